@@ -1,0 +1,133 @@
+// Package api serves callbacksim's HTTP surface: the gateway APIs (mounted
+// from package gateway's sub-packages), the operator API under /v1, and the
+// operations endpoints /healthz, /readyz and /metrics.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/callbacksim/callbacksim/apiutil"
+	"github.com/callbacksim/callbacksim/metrics"
+)
+
+// Pinger reports whether Redis answers.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Mounter adds routes to a mux: a gateway, the operator API.
+type Mounter interface {
+	Register(mux *http.ServeMux)
+}
+
+// Options configure the handler.
+type Options struct {
+	Redis    Pinger
+	Gatherer prometheus.Gatherer
+	Metrics  *metrics.Metrics
+	Log      *slog.Logger
+	// Mount holds the API's route groups; a worker-only process mounts none
+	// and serves only the operations endpoints.
+	Mount []Mounter
+}
+
+// NewHandler returns the HTTP handler of a process.
+func NewHandler(o Options) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		apiutil.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := o.Redis.Ping(ctx); err != nil {
+			apiutil.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "redis does not answer"})
+			return
+		}
+		apiutil.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
+	for _, m := range o.Mount {
+		m.Register(mux)
+	}
+	return instrument(o.Metrics, o.Log, mux)
+}
+
+// statusRecorder remembers the status a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Flush lets server-sent events through.
+func (s *statusRecorder) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// instrument counts requests by route pattern and status, answers unknown
+// routes with a JSON 404, and turns a panic into a JSON 500 instead of a
+// dropped connection.
+func instrument(m *metrics.Metrics, log *slog.Logger, mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				log.Error("handler panic", "route", r.Pattern, "panic", p)
+				if rec.status == 0 {
+					apiutil.WriteJSON(rec, http.StatusInternalServerError, apiutil.Errorf(http.StatusInternalServerError, "internal error"))
+				}
+			}
+			route := r.Pattern
+			if route == "" {
+				route = "unmatched"
+			}
+			m.HTTPRequests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
+			m.HTTPRequestSeconds.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		}()
+		if _, pattern := mux.Handler(r); pattern == "" {
+			r.Pattern = ""
+			notFoundOrMethod(rec, r, mux)
+			return
+		}
+		mux.ServeHTTP(rec, r)
+	})
+}
+
+// notFoundOrMethod answers a request no route matched, in JSON: 405 when the
+// path exists under another method, else 404.
+func notFoundOrMethod(w http.ResponseWriter, r *http.Request, mux *http.ServeMux) {
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		probe := r.Clone(r.Context())
+		probe.Method = method
+		if _, pattern := mux.Handler(probe); pattern != "" && method != r.Method {
+			w.Header().Set("Allow", method)
+			apiutil.WriteError(w, apiutil.Errorf(http.StatusMethodNotAllowed, "%s is not allowed on %s; use %s", r.Method, r.URL.Path, method))
+			return
+		}
+	}
+	apiutil.WriteError(w, apiutil.Errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+}

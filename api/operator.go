@@ -1,0 +1,144 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+
+	"github.com/callbacksim/callbacksim/apiutil"
+	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/queue"
+	"github.com/callbacksim/callbacksim/store"
+)
+
+// Listing limits of GET /v1/callbacks.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 500
+)
+
+// Operator serves the operator API under /v1, behind the admin token.
+type Operator struct {
+	token string
+	store *store.Store
+	queue *queue.Queue
+}
+
+// NewOperator returns the operator API.
+func NewOperator(adminToken string, st *store.Store, q *queue.Queue) *Operator {
+	return &Operator{token: adminToken, store: st, queue: q}
+}
+
+// Register implements Mounter.
+func (o *Operator) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /v1/callbacks", o.auth(o.list))
+	mux.HandleFunc("GET /v1/callbacks/{id}", o.auth(o.show))
+	mux.HandleFunc("POST /v1/callbacks/{id}/resend", o.auth(o.resend))
+	mux.HandleFunc("POST /v1/callbacks/{id}/retry-now", o.auth(o.retryNow))
+}
+
+// Authorized reports whether r carries the admin token.
+func (o *Operator) Authorized(r *http.Request) bool {
+	return apiutil.SecretEqual(apiutil.BearerToken(r), o.token)
+}
+
+func (o *Operator) auth(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !o.Authorized(r) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="callbacksim"`)
+			apiutil.WriteError(w, apiutil.Errorf(http.StatusUnauthorized, "missing or invalid admin token"))
+			return
+		}
+		if err := h(w, r); err != nil {
+			apiutil.WriteError(w, err)
+		}
+	}
+}
+
+// listAnswer is the body of GET /v1/callbacks.
+type listAnswer struct {
+	Callbacks  []store.Callback `json:"callbacks"`
+	NextCursor *string          `json:"next_cursor"`
+}
+
+func (o *Operator) list(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f := store.Filter{Provider: q.Get("provider"), Status: store.Status(q.Get("status"))}
+	if f.Provider != "" && !slices.Contains(config.ProviderNames, f.Provider) {
+		return apiutil.BadField("provider", "must be one of qris, cinetpay, centili; got %q", f.Provider)
+	}
+	if f.Status != "" && !slices.Contains(store.Statuses, f.Status) {
+		return apiutil.BadField("status", "must be one of pending, retrying, delivered, rejected, failed; got %q", f.Status)
+	}
+	limit := DefaultLimit
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > MaxLimit {
+			return apiutil.BadField("limit", "must be an integer from 1 to %d, got %q", MaxLimit, s)
+		}
+		limit = n
+	}
+	page, err := o.store.List(r.Context(), f, limit, q.Get("cursor"))
+	if errors.Is(err, store.ErrBadCursor) {
+		return apiutil.BadField("cursor", "is not a cursor this API returned")
+	}
+	if err != nil {
+		return err
+	}
+	ans := listAnswer{Callbacks: page.Callbacks}
+	if ans.Callbacks == nil {
+		ans.Callbacks = []store.Callback{}
+	}
+	if page.NextCursor != "" {
+		ans.NextCursor = &page.NextCursor
+	}
+	apiutil.WriteJSON(w, http.StatusOK, ans)
+	return nil
+}
+
+// detail is a callback with its attempts, an empty list included.
+type detail struct {
+	*store.Callback
+	Attempts []store.Attempt `json:"attempts"`
+}
+
+func (o *Operator) show(w http.ResponseWriter, r *http.Request) error {
+	cb, err := o.store.Get(r.Context(), r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		return apiutil.Errorf(http.StatusNotFound, "no callback %q (unknown, or older than the retention)", r.PathValue("id"))
+	}
+	if err != nil {
+		return err
+	}
+	apiutil.WriteJSON(w, http.StatusOK, detail{Callback: cb, Attempts: cb.Attempts})
+	return nil
+}
+
+func (o *Operator) resend(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	err := o.queue.Resend(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return apiutil.Errorf(http.StatusNotFound, "no callback %q", id)
+	}
+	if err != nil {
+		return err
+	}
+	apiutil.WriteJSON(w, http.StatusAccepted, map[string]string{"callback_id": id, "queued": "manual attempt"})
+	return nil
+}
+
+func (o *Operator) retryNow(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	err := o.queue.RetryNow(r.Context(), id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return apiutil.Errorf(http.StatusNotFound, "no callback %q", id)
+	case errors.Is(err, queue.ErrNotScheduled):
+		return apiutil.Errorf(http.StatusConflict, "callback %q has no scheduled attempt to run now", id)
+	case err != nil:
+		return err
+	}
+	apiutil.WriteJSON(w, http.StatusAccepted, map[string]string{"callback_id": id, "queued": "scheduled attempt, now"})
+	return nil
+}

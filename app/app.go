@@ -1,0 +1,189 @@
+// Package app assembles a callbacksim process from its configuration: Redis,
+// the store, the queue, the gateways, the operator API, the delivery workers
+// and the HTTP server, and runs them until its context ends.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/callbacksim/callbacksim/api"
+	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/dispatcher"
+	"github.com/callbacksim/callbacksim/egress"
+	"github.com/callbacksim/callbacksim/gateway"
+	"github.com/callbacksim/callbacksim/gateway/qris"
+	"github.com/callbacksim/callbacksim/metrics"
+	"github.com/callbacksim/callbacksim/queue"
+	"github.com/callbacksim/callbacksim/redisconn"
+	"github.com/callbacksim/callbacksim/scheduler"
+	"github.com/callbacksim/callbacksim/store"
+)
+
+// Roles says what a process does: serve the API, deliver callbacks, or both.
+type Roles struct {
+	API    bool
+	Worker bool
+}
+
+// App is one running callbacksim process.
+type App struct {
+	cfg      config.Config
+	roles    Roles
+	log      *slog.Logger
+	conn     *redisconn.Conn
+	store    *store.Store
+	client   *asynq.Client
+	inspect  *asynq.Inspector
+	server   *asynq.Server
+	handler  http.Handler
+	registry *prometheus.Registry
+	metrics  *metrics.Metrics
+	listener net.Listener
+}
+
+// New builds a process. It opens Redis (starting the embedded one when
+// none is configured) and binds the HTTP address, but starts no work: Run
+// does.
+func New(cfg config.Config, roles Roles, log *slog.Logger) (*App, error) {
+	conn, err := redisconn.Open(cfg.Redis)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, roles: roles, log: log, conn: conn, registry: prometheus.NewRegistry()}
+	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.metrics = metrics.New(a.registry)
+	a.store = store.New(conn.Client, cfg.Retention)
+	a.client = asynq.NewClientFromRedisClient(conn.Client)
+	a.inspect = asynq.NewInspectorFromRedisClient(conn.Client)
+	q := queue.New(a.store, a.client, a.inspect)
+
+	opts := api.Options{Redis: conn, Gatherer: a.registry, Metrics: a.metrics, Log: log}
+	if roles.API {
+		opts.Mount = append(opts.Mount,
+			qris.New(cfg, a.store, q, a.metrics),
+			api.NewOperator(cfg.Admin.Token, a.store, q),
+		)
+	}
+	a.handler = api.NewHandler(opts)
+	if roles.Worker {
+		a.server = asynq.NewServerFromRedisClient(conn.Client, asynq.Config{
+			Concurrency:              cfg.Worker.Concurrency,
+			Queues:                   map[string]int{queue.Name: 1},
+			TaskCheckInterval:        cfg.Worker.PollInterval,
+			DelayedTaskCheckInterval: cfg.Worker.PollInterval,
+			RetryDelayFunc:           scheduler.RetryDelay(time.Now),
+			IsFailure:                dispatcher.IsFailure,
+			ShutdownTimeout:          cfg.Worker.ShutdownTimeout,
+			Logger:                   asynqLogger{log},
+			LogLevel:                 asynq.WarnLevel,
+		})
+	}
+	a.listener, err = net.Listen("tcp", cfg.HTTP.Addr)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("app: listen on http.addr %s: %w", cfg.HTTP.Addr, err)
+	}
+	return a, nil
+}
+
+// Addr is the address the HTTP server listens on.
+func (a *App) Addr() string { return a.listener.Addr().String() }
+
+// Embedded reports whether the process runs on the embedded Redis.
+func (a *App) Embedded() bool { return a.conn.Embedded() }
+
+// Run serves until ctx ends, then stops taking work, lets in-flight
+// attempts finish (within worker.shutdown_timeout) and returns.
+func (a *App) Run(ctx context.Context) error {
+	if a.server != nil {
+		d := dispatcher.New(dispatcher.Options{
+			Store: a.store, Providers: gateway.NewRegistry(a.cfg),
+			Sender: dispatcher.NewSender(egress.Policy{AllowPrivate: a.cfg.Egress.AllowPrivate}),
+			Metrics: a.metrics, Log: a.log,
+		})
+		if err := a.server.Start(d); err != nil {
+			a.close()
+			return fmt.Errorf("app: start workers: %w", err)
+		}
+	}
+	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(a.listener) }()
+	if a.roles.API {
+		go a.trimIndexes(ctx)
+	}
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-served:
+	}
+	a.log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutdownCtx)
+	if a.server != nil {
+		a.server.Shutdown() // waits for in-flight attempts, up to ShutdownTimeout
+	}
+	a.close()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func (a *App) close() {
+	a.client.Close()
+	a.inspect.Close()
+	a.conn.Close()
+}
+
+// trimIndexes drops expired entries from the listing indexes every minute.
+func (a *App) trimIndexes(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		if err := a.store.Trim(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("trim indexes", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// RandomToken returns a random admin token.
+func RandomToken() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// asynqLogger sends asynq's logs to slog.
+type asynqLogger struct{ log *slog.Logger }
+
+func (l asynqLogger) Debug(args ...any) { l.log.Debug(fmt.Sprint(args...), "component", "asynq") }
+func (l asynqLogger) Info(args ...any)  { l.log.Info(fmt.Sprint(args...), "component", "asynq") }
+func (l asynqLogger) Warn(args ...any)  { l.log.Warn(fmt.Sprint(args...), "component", "asynq") }
+func (l asynqLogger) Error(args ...any) { l.log.Error(fmt.Sprint(args...), "component", "asynq") }
+
+// Fatal logs and exits, as asynq's Logger contract requires.
+func (l asynqLogger) Fatal(args ...any) {
+	l.log.Error(fmt.Sprint(args...), "component", "asynq")
+	os.Exit(1)
+}

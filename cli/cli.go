@@ -1,0 +1,193 @@
+// Package cli is callbacksim's command line: serve, version, and the
+// commands that talk to a running simulator.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/callbacksim/callbacksim/app"
+	"github.com/callbacksim/callbacksim/config"
+)
+
+// Version is set at build time with -ldflags "-X .../cli.Version=...".
+var Version = "dev"
+
+// Exit codes a script can rely on.
+const (
+	ExitOK       = 0
+	ExitError    = 1 // the command failed
+	ExitUsage    = 2 // bad flags or arguments
+	ExitConfig   = 3 // the configuration is invalid
+	ExitNotFinal = 4 // (trigger --wait) the callback ended failed or rejected
+)
+
+// usageError marks errors in the command line itself.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// Run runs the command line args and returns the process's exit code.
+func Run(args []string, stdout, stderr io.Writer) int {
+	root := &cobra.Command{
+		Use:           "callbacksim",
+		Short:         "Simulate payment gateways' callbacks against your handlers",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetArgs(args)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(serveCmd(), versionCmd())
+	err := root.Execute()
+	if err == nil {
+		return ExitOK
+	}
+	fmt.Fprintln(stderr, "callbacksim:", err)
+	var ue usageError
+	var ke *config.KeyError
+	switch {
+	case errors.As(err, &ke), errors.Is(err, config.ErrInvalid):
+		return ExitConfig
+	case errors.As(err, &ue), strings.HasPrefix(err.Error(), "unknown command"),
+		strings.Contains(err.Error(), "accepts"):
+		return ExitUsage
+	}
+	var ec exitCodeError
+	if errors.As(err, &ec) {
+		return ec.code
+	}
+	return ExitError
+}
+
+// exitCodeError carries a specific exit code.
+type exitCodeError struct {
+	code int
+	err  error
+}
+
+func (e exitCodeError) Error() string { return e.err.Error() }
+func (e exitCodeError) Unwrap() error { return e.err }
+
+func versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintln(cmd.OutOrStdout(), "callbacksim", Version)
+			return nil
+		},
+	}
+}
+
+func serveCmd() *cobra.Command {
+	var (
+		file  string
+		roles string
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the simulator: the HTTP API and the delivery workers",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r, err := parseRoles(roles)
+			if err != nil {
+				return usageError{err}
+			}
+			overrides := map[string]any{}
+			for flag, key := range map[string]string{
+				"http-addr": "http.addr", "redis-url": "redis.url", "time-scale": "time_scale",
+				"log-level": "log.level", "log-format": "log.format",
+			} {
+				if f := cmd.Flags().Lookup(flag); f.Changed {
+					overrides[key] = f.Value.String()
+				}
+			}
+			cfg, err := config.Load(config.Options{File: file, Overrides: overrides})
+			if err != nil {
+				return err
+			}
+			return serve(cmd, cfg, r)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&file, "config", "", "YAML configuration file")
+	f.StringVar(&roles, "roles", "api,worker", "what this process does: api, worker or api,worker")
+	f.String("http-addr", "", "listen address (http.addr)")
+	f.String("redis-url", "", "redis://[:password@]host:port/db (redis.url); empty: embedded in-memory Redis")
+	f.String("time-scale", "", "factor on every retry delay and simulated wait (time_scale)")
+	f.String("log-level", "", "debug, info, warn or error (log.level)")
+	f.String("log-format", "", "text or json (log.format)")
+	return cmd
+}
+
+func parseRoles(s string) (app.Roles, error) {
+	var r app.Roles
+	for part := range strings.SplitSeq(s, ",") {
+		switch strings.TrimSpace(part) {
+		case "api":
+			r.API = true
+		case "worker":
+			r.Worker = true
+		default:
+			return r, fmt.Errorf("--roles: unknown role %q (want api, worker or api,worker)", part)
+		}
+	}
+	return r, nil
+}
+
+// NewLogger returns the slog logger cfg asks for.
+func NewLogger(cfg config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func serve(cmd *cobra.Command, cfg config.Config, roles app.Roles) error {
+	log := NewLogger(cfg.Log, cmd.ErrOrStderr())
+	generated := cfg.Admin.Token == ""
+	if generated {
+		cfg.Admin.Token = app.RandomToken()
+	}
+	a, err := app.New(cfg, roles, log)
+	if err != nil {
+		return err
+	}
+	if a.Embedded() {
+		log.Warn("redis.url is empty: using an embedded in-memory Redis; nothing persists across restarts")
+	}
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "callbacksim %s listening on http://%s (roles: %s)\n", Version, a.Addr(), rolesString(roles))
+	if generated && roles.API {
+		fmt.Fprintf(out, "admin token (printed once; set admin.token to choose it): %s\n", cfg.Admin.Token)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return a.Run(ctx)
+}
+
+func rolesString(r app.Roles) string {
+	var parts []string
+	if r.API {
+		parts = append(parts, "api")
+	}
+	if r.Worker {
+		parts = append(parts, "worker")
+	}
+	return strings.Join(parts, ",")
+}

@@ -1,0 +1,231 @@
+// Package config loads callbacksim's configuration: one YAML file, overridden
+// by CALLBACKSIM_* environment variables, overridden by command-line flags.
+//
+// Load uses a viper instance of its own (never viper's global), decodes into
+// the typed Config and refuses unknown keys and invalid values with an error
+// that names the key.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Provider names, as they appear in configuration keys, API paths and metric
+// labels.
+const (
+	QRIS     = "qris"
+	CinetPay = "cinetpay"
+	Centili  = "centili"
+)
+
+// ProviderNames lists every provider callbacksim simulates, in a stable order.
+var ProviderNames = []string{QRIS, CinetPay, Centili}
+
+// ErrInvalid is wrapped by every validation error of Load and Validate.
+var ErrInvalid = errors.New("config: invalid configuration")
+
+// KeyError names the configuration key that holds an invalid value.
+type KeyError struct {
+	Key string // dotted key, e.g. "providers.qris.timeout"
+	Msg string // what is wrong with it
+}
+
+// Error implements error.
+func (e *KeyError) Error() string { return fmt.Sprintf("config: %s: %s", e.Key, e.Msg) }
+
+// Unwrap lets errors.Is(err, ErrInvalid) match.
+func (e *KeyError) Unwrap() error { return ErrInvalid }
+
+func invalid(key, format string, args ...any) error {
+	return &KeyError{Key: key, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Config is the whole configuration of a callbacksim process. The zero value
+// is not usable: start from Default or Load.
+type Config struct {
+	HTTP      HTTP          `mapstructure:"http"`
+	Redis     Redis         `mapstructure:"redis"`
+	Admin     Admin         `mapstructure:"admin"`
+	TimeScale float64       `mapstructure:"time_scale"`
+	Worker    Worker        `mapstructure:"worker"`
+	Providers Providers     `mapstructure:"providers"`
+	Retention time.Duration `mapstructure:"retention"`
+	Egress    Egress        `mapstructure:"egress"`
+	Log       Log           `mapstructure:"log"`
+	Merchants []Merchant    `mapstructure:"merchants"`
+}
+
+// HTTP configures the listener of the API and the operations endpoints.
+type HTTP struct {
+	Addr string `mapstructure:"addr"` // host:port
+}
+
+// Redis modes.
+const (
+	RedisSingle   = "single"
+	RedisSentinel = "sentinel"
+	RedisCluster  = "cluster"
+)
+
+// Redis says which Redis deployment holds the queue and the callback store.
+// An empty URL in single mode means an embedded in-memory Redis.
+type Redis struct {
+	URL        string   `mapstructure:"url"`         // single: redis://[:password@]host:port/db
+	Mode       string   `mapstructure:"mode"`        // single, sentinel or cluster
+	Addrs      []string `mapstructure:"addrs"`       // sentinel: sentinel addresses; cluster: seed nodes
+	MasterName string   `mapstructure:"master_name"` // sentinel only
+	Password   string   `mapstructure:"password"`    // sentinel and cluster
+	DB         int      `mapstructure:"db"`          // sentinel only
+}
+
+// Embedded reports whether the configuration asks for the embedded Redis.
+func (r Redis) Embedded() bool { return r.Mode == RedisSingle && r.URL == "" }
+
+// Admin configures the operator API.
+type Admin struct {
+	Token string `mapstructure:"token"` // empty: a random token is made at start-up
+}
+
+// Worker configures the delivery workers.
+type Worker struct {
+	Concurrency int `mapstructure:"concurrency"`
+	// PollInterval is how often an idle worker looks for due work. It bounds
+	// how late a callback or a retry can start.
+	PollInterval time.Duration `mapstructure:"poll_interval"`
+	// ShutdownTimeout bounds how long in-flight attempts may run on SIGTERM.
+	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+}
+
+// Providers holds the delivery policy of each gateway.
+type Providers struct {
+	QRIS     Provider `mapstructure:"qris"`
+	CinetPay Provider `mapstructure:"cinetpay"`
+	Centili  Provider `mapstructure:"centili"`
+}
+
+// Get returns the policy of the named provider and whether it exists.
+func (p Providers) Get(name string) (Provider, bool) {
+	switch name {
+	case QRIS:
+		return p.QRIS, true
+	case CinetPay:
+		return p.CinetPay, true
+	case Centili:
+		return p.Centili, true
+	}
+	return Provider{}, false
+}
+
+// Provider is one gateway's delivery policy.
+type Provider struct {
+	Retry        Retry         `mapstructure:"retry"`
+	Timeout      time.Duration `mapstructure:"timeout"`       // per attempt; not scaled by time_scale
+	SuccessCodes []int         `mapstructure:"success_codes"` // answers that count as delivered
+	StopCodes    []int         `mapstructure:"stop_codes"`    // answers that end the callback as rejected
+}
+
+// Retry is a provider's retry schedule.
+type Retry struct {
+	// Schedule holds the delay before each retry; the callback fails after
+	// the last. An empty schedule means a single attempt.
+	Schedule []time.Duration `mapstructure:"schedule"`
+}
+
+// Egress governs where callbacks may be sent.
+type Egress struct {
+	AllowPrivate bool `mapstructure:"allow_private"`
+}
+
+// Log configures the process's logs.
+type Log struct {
+	Format string `mapstructure:"format"` // text or json
+	Level  string `mapstructure:"level"`  // debug, info, warn or error
+}
+
+// Merchant is one simulated merchant account. Each gateway block is optional.
+type Merchant struct {
+	ID       string            `mapstructure:"id"`
+	QRIS     *QRISMerchant     `mapstructure:"qris"`
+	CinetPay *CinetPayMerchant `mapstructure:"cinetpay"`
+	Centili  *CentiliMerchant  `mapstructure:"centili"`
+}
+
+// QRIS signing modes.
+const (
+	SigningHMACSHA256     = "hmac-sha256"
+	SigningStandardWebhks = "standard-webhooks"
+)
+
+// QRISMerchant holds a merchant's QRIS credentials.
+type QRISMerchant struct {
+	Token         string `mapstructure:"token"`          // the Bearer access token
+	SigningSecret string `mapstructure:"signing_secret"` // empty: unsigned callbacks
+	Signing       string `mapstructure:"signing"`        // hmac-sha256 or standard-webhooks
+}
+
+// CinetPayMerchant holds a merchant's CinetPay credentials.
+type CinetPayMerchant struct {
+	APIKey    string `mapstructure:"apikey"`
+	SiteID    string `mapstructure:"site_id"`
+	SecretKey string `mapstructure:"secret_key"` // the x-token HMAC key
+}
+
+// CentiliMerchant holds a Centili service.
+type CentiliMerchant struct {
+	Service         string `mapstructure:"service"`       // the API key
+	SignatureKey    string `mapstructure:"signature_key"` // the sign HMAC key
+	SignAlgorithm   string `mapstructure:"sign_algorithm"`
+	NotificationURL string `mapstructure:"notification_url"`
+}
+
+// Default returns the configuration used when nothing overrides it.
+func Default() Config {
+	standard := Provider{
+		Retry:        Retry{Schedule: []time.Duration{5 * time.Second, 30 * time.Second, 2 * time.Minute}},
+		Timeout:      10 * time.Second,
+		SuccessCodes: []int{200},
+		StopCodes:    []int{},
+	}
+	centili := standard
+	centili.Retry = Retry{Schedule: []time.Duration{10 * time.Minute, 10 * time.Minute, 10 * time.Minute}}
+	centili.StopCodes = []int{406}
+	return Config{
+		HTTP:      HTTP{Addr: "127.0.0.1:8080"},
+		Redis:     Redis{Mode: RedisSingle},
+		TimeScale: 1,
+		Worker:    Worker{Concurrency: 50, PollInterval: 10 * time.Millisecond, ShutdownTimeout: 15 * time.Second},
+		Providers: Providers{QRIS: cloneProvider(standard), CinetPay: cloneProvider(standard), Centili: cloneProvider(centili)},
+		Retention: 168 * time.Hour,
+		Egress:    Egress{AllowPrivate: true},
+		Log:       Log{Format: "text", Level: "info"},
+		Merchants: []Merchant{DemoMerchant()},
+	}
+}
+
+func cloneProvider(p Provider) Provider {
+	p.Retry.Schedule = slices.Clone(p.Retry.Schedule)
+	p.SuccessCodes = slices.Clone(p.SuccessCodes)
+	p.StopCodes = slices.Clone(p.StopCodes)
+	return p
+}
+
+// DemoMerchant is the merchant configured when the configuration names none.
+func DemoMerchant() Merchant {
+	return Merchant{
+		ID:       "demo",
+		QRIS:     &QRISMerchant{Token: "demo-qris-token", Signing: SigningHMACSHA256},
+		CinetPay: &CinetPayMerchant{APIKey: "demo-apikey", SiteID: "445160", SecretKey: "demo-secret"},
+		Centili: &CentiliMerchant{
+			Service: "demo-service", SignatureKey: "demo-sign-key", SignAlgorithm: "sha1",
+			NotificationURL: "http://127.0.0.1:9090/centili",
+		},
+	}
+}
+
+// ScaleDelay multiplies a simulated delay by the time scale.
+func (c Config) ScaleDelay(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * c.TimeScale)
+}

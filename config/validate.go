@@ -1,0 +1,244 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"net"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/callbacksim/callbacksim/payloads"
+)
+
+// Validate checks every value and returns the first problem as a *KeyError.
+func (c Config) Validate() error {
+	checks := []func() error{
+		c.validateHTTP, c.validateRedis, c.validateWorker, c.validateProviders,
+		c.validateLog, c.validateMerchants,
+	}
+	if math.IsNaN(c.TimeScale) || math.IsInf(c.TimeScale, 0) || c.TimeScale < 0 {
+		return invalid("time_scale", "must be a number >= 0, got %v", c.TimeScale)
+	}
+	if c.Retention <= 0 {
+		return invalid("retention", "must be a positive duration, got %s", c.Retention)
+	}
+	for _, check := range checks {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c Config) validateHTTP() error {
+	if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
+		return invalid("http.addr", "must be host:port, got %q", c.HTTP.Addr)
+	}
+	return nil
+}
+
+func (c Config) validateRedis() error {
+	r := c.Redis
+	switch r.Mode {
+	case RedisSingle:
+		if r.URL != "" {
+			if _, err := redis.ParseURL(r.URL); err != nil {
+				return invalid("redis.url", "must be redis://[:password@]host:port/db (%v)", err)
+			}
+		}
+	case RedisSentinel:
+		if len(r.Addrs) == 0 {
+			return invalid("redis.addrs", "sentinel mode needs the sentinels' host:port addresses")
+		}
+		if r.MasterName == "" {
+			return invalid("redis.master_name", "sentinel mode needs the master's name")
+		}
+	case RedisCluster:
+		if len(r.Addrs) == 0 {
+			return invalid("redis.addrs", "cluster mode needs at least one node's host:port")
+		}
+	default:
+		return invalid("redis.mode", "must be single, sentinel or cluster, got %q", r.Mode)
+	}
+	for _, a := range r.Addrs {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return invalid("redis.addrs", "must be host:port, got %q", a)
+		}
+	}
+	return nil
+}
+
+func (c Config) validateWorker() error {
+	w := c.Worker
+	if w.Concurrency < 1 {
+		return invalid("worker.concurrency", "must be at least 1, got %d", w.Concurrency)
+	}
+	if w.PollInterval < time.Millisecond || w.PollInterval > 5*time.Second {
+		return invalid("worker.poll_interval", "must be between 1ms and 5s, got %s", w.PollInterval)
+	}
+	if w.ShutdownTimeout <= 0 {
+		return invalid("worker.shutdown_timeout", "must be a positive duration, got %s", w.ShutdownTimeout)
+	}
+	return nil
+}
+
+func (c Config) validateProviders() error {
+	for _, name := range ProviderNames {
+		p, _ := c.Providers.Get(name)
+		prefix := "providers." + name + "."
+		for _, d := range p.Retry.Schedule {
+			if d < 0 {
+				return invalid(prefix+"retry.schedule", "delays must not be negative, got %s", d)
+			}
+		}
+		if p.Timeout <= 0 {
+			return invalid(prefix+"timeout", "must be a positive duration, got %s", p.Timeout)
+		}
+		if len(p.SuccessCodes) == 0 {
+			return invalid(prefix+"success_codes", "must name at least one HTTP status")
+		}
+		for _, key := range []string{"success_codes", "stop_codes"} {
+			codes := p.SuccessCodes
+			if key == "stop_codes" {
+				codes = p.StopCodes
+			}
+			for _, code := range codes {
+				if code < 100 || code > 599 {
+					return invalid(prefix+key, "%d is not an HTTP status (100-599)", code)
+				}
+			}
+		}
+		for _, code := range p.StopCodes {
+			if slices.Contains(p.SuccessCodes, code) {
+				return invalid(prefix+"stop_codes", "%d is also a success code", code)
+			}
+		}
+	}
+	return nil
+}
+
+func (c Config) validateLog() error {
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		return invalid("log.format", "must be text or json, got %q", c.Log.Format)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+		return nil
+	}
+	return invalid("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
+}
+
+// uniqueness remembers which merchant first used a credential.
+type uniqueness map[string]string
+
+// claim records that merchant uses value for key, and returns an error
+// naming where if another merchant already does.
+func (u uniqueness) claim(where, key, value, merchant string) error {
+	if prev, ok := u[key+"\x00"+value]; ok {
+		return invalid(where, "merchants %q and %q use the same value", prev, merchant)
+	}
+	u[key+"\x00"+value] = merchant
+	return nil
+}
+
+func (c Config) validateMerchants() error {
+	if len(c.Merchants) == 0 {
+		return invalid("merchants", "at least one merchant is needed")
+	}
+	seen := uniqueness{}
+	for i, m := range c.Merchants {
+		prefix := fmt.Sprintf("merchants[%d].", i)
+		if m.ID == "" {
+			return invalid(prefix+"id", "every merchant needs an id")
+		}
+		if err := seen.claim(prefix+"id", "id", m.ID, m.ID); err != nil {
+			return err
+		}
+		for _, check := range []func(string, uniqueness) error{m.validateQRIS, m.validateCinetPay, m.validateCentili} {
+			if err := check(prefix, seen); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (m Merchant) validateQRIS(prefix string, seen uniqueness) error {
+	q := m.QRIS
+	if q == nil {
+		return nil
+	}
+	prefix += "qris."
+	if q.Token == "" {
+		return invalid(prefix+"token", "must not be empty")
+	}
+	if err := seen.claim(prefix+"token", "qris.token", q.Token, m.ID); err != nil {
+		return err
+	}
+	switch q.Signing {
+	case "", SigningHMACSHA256:
+	case SigningStandardWebhks:
+		if q.SigningSecret != "" {
+			if _, err := payloads.DecodeWebhookSecret(q.SigningSecret); err != nil {
+				return invalid(prefix+"signing_secret", "standard-webhooks secrets are written whsec_<base64>")
+			}
+		}
+	default:
+		return invalid(prefix+"signing", "must be hmac-sha256 or standard-webhooks, got %q", q.Signing)
+	}
+	return nil
+}
+
+func (m Merchant) validateCinetPay(prefix string, seen uniqueness) error {
+	c := m.CinetPay
+	if c == nil {
+		return nil
+	}
+	prefix += "cinetpay."
+	for key, val := range map[string]string{"apikey": c.APIKey, "site_id": c.SiteID, "secret_key": c.SecretKey} {
+		if val == "" {
+			return invalid(prefix+key, "must not be empty")
+		}
+	}
+	if err := seen.claim(prefix+"apikey", "cinetpay.apikey", c.APIKey, m.ID); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (m Merchant) validateCentili(prefix string, seen uniqueness) error {
+	c := m.Centili
+	if c == nil {
+		return nil
+	}
+	prefix += "centili."
+	if c.Service == "" {
+		return invalid(prefix+"service", "must not be empty")
+	}
+	if err := seen.claim(prefix+"service", "centili.service", c.Service, m.ID); err != nil {
+		return err
+	}
+	if c.SignatureKey == "" {
+		return invalid(prefix+"signature_key", "must not be empty")
+	}
+	if _, err := payloads.ParseSignAlgorithm(c.SignAlgorithm); err != nil {
+		return invalid(prefix+"sign_algorithm", "must be sha1, sha256 or md5, got %q", c.SignAlgorithm)
+	}
+	if err := CheckCallbackURL(c.NotificationURL); err != nil {
+		return invalid(prefix+"notification_url", "%v", err)
+	}
+	return nil
+}
+
+// CheckCallbackURL reports whether s is an absolute http or https URL with a
+// host, as every callback target must be.
+func CheckCallbackURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("must be an absolute http or https URL")
+	}
+	return nil
+}

@@ -1,0 +1,229 @@
+// Package dispatcher sends callback attempts: the asynq handler that loads a
+// callback, renders this attempt's requests, sends them, classifies the
+// answer, records the attempt and tells asynq what comes next (nothing, a
+// retry at the scheduled time, or SkipRetry for a permanent end).
+package dispatcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/callbacksim/callbacksim/metrics"
+	"github.com/callbacksim/callbacksim/payloads"
+	"github.com/callbacksim/callbacksim/queue"
+	"github.com/callbacksim/callbacksim/scheduler"
+	"github.com/callbacksim/callbacksim/store"
+)
+
+// ErrUnknownProvider: a callback whose provider or merchant is not in the
+// configuration (any more).
+var ErrUnknownProvider = errors.New("dispatcher: provider or merchant not configured")
+
+// Policy is one provider's delivery rules.
+type Policy struct {
+	Retry      scheduler.Policy
+	Timeout    time.Duration // per request; not scaled
+	Classifier Classifier
+}
+
+// Providers gives the dispatcher each provider's rules and each merchant's
+// renderer.
+type Providers interface {
+	Policy(provider string) (Policy, bool)
+	Renderer(provider, merchantID string) (payloads.Renderer, bool)
+}
+
+// Store is the part of the callback store the dispatcher uses.
+type Store interface {
+	Load(ctx context.Context, id string) (*store.Callback, error)
+	Record(ctx context.Context, cb *store.Callback, a store.Attempt, to store.Status, next *time.Time) error
+}
+
+var _ Store = (*store.Store)(nil)
+
+// Dispatcher is the asynq handler of delivery tasks.
+type Dispatcher struct {
+	store     Store
+	providers Providers
+	sender    *Sender
+	metrics   *metrics.Metrics
+	log       *slog.Logger
+	now       func() time.Time
+	// maxWait bounds how long a task that arrives before its due time waits
+	// in the worker; a longer wait goes back to the queue.
+	maxWait time.Duration
+}
+
+var _ asynq.Handler = (*Dispatcher)(nil)
+
+// Options are the dispatcher's dependencies. Now defaults to time.Now.
+type Options struct {
+	Store     Store
+	Providers Providers
+	Sender    *Sender
+	Metrics   *metrics.Metrics
+	Log       *slog.Logger
+	Now       func() time.Time
+}
+
+// New returns a Dispatcher.
+func New(o Options) *Dispatcher {
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Dispatcher{
+		store: o.Store, providers: o.Providers, sender: o.Sender, metrics: o.Metrics,
+		log: o.Log, now: now, maxWait: 2*time.Second + scheduler.Lead,
+	}
+}
+
+// ProcessTask implements asynq.Handler: one attempt of one callback.
+func (d *Dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	task, err := queue.Decode(t)
+	if err != nil {
+		return fmt.Errorf("dispatcher: %w: %w", err, asynq.SkipRetry)
+	}
+	cb, err := d.store.Load(ctx, task.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("dispatcher: callback %s expired or unknown: %w", task.ID, asynq.SkipRetry)
+	case err != nil:
+		return err // Redis unreachable: asynq tries again soon; no retry is used up
+	}
+	switch {
+	case task.Duplicate:
+		if err := d.waitUntil(ctx, time.Unix(0, task.Due)); err != nil {
+			return err
+		}
+	case !task.Manual:
+		if cb.Status.Final() {
+			return nil // settled meanwhile by a manual resend
+		}
+		if cb.NextAttemptAt != nil {
+			if err := d.waitUntil(ctx, *cb.NextAttemptAt); err != nil {
+				return err
+			}
+		}
+	}
+	policy, ok := d.providers.Policy(cb.Provider)
+	renderer, ok2 := d.providers.Renderer(cb.Provider, cb.MerchantID)
+	if !ok || !ok2 {
+		return fmt.Errorf("dispatcher: callback %s (%s, merchant %s): %w: %w",
+			cb.ID, cb.Provider, cb.MerchantID, ErrUnknownProvider, asynq.SkipRetry)
+	}
+	return d.attempt(ctx, cb, task, policy, renderer)
+}
+
+// waitUntil holds an attempt until its due time: asynq may hand a task over
+// up to a second early (see scheduler.Lead). A task much earlier than that
+// goes back to the queue.
+func (d *Dispatcher) waitUntil(ctx context.Context, due time.Time) error {
+	wait := due.Sub(d.now())
+	if wait <= 0 {
+		return nil
+	}
+	if wait > d.maxWait {
+		return &scheduler.DueError{At: due}
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// attempt sends one attempt, records it and tells asynq what follows.
+func (d *Dispatcher) attempt(ctx context.Context, cb *store.Callback, task queue.Task, policy Policy, r payloads.Renderer) error {
+	start := d.now()
+	automatic := !task.Manual && !task.Duplicate
+	if automatic && cb.Tries > 0 && cb.NextAttemptAt != nil {
+		d.metrics.RetryLateness.WithLabelValues(cb.Provider).Observe(start.Sub(*cb.NextAttemptAt).Seconds())
+	}
+	reqs, err := r.Render(payloads.Notification{ID: cb.ID, URL: cb.URL, Payload: cb.Payload, At: start})
+	if err != nil {
+		return fmt.Errorf("dispatcher: render %s: %w: %w", cb.ID, err, asynq.SkipRetry)
+	}
+	res := d.sender.Send(ctx, reqs, policy.Timeout)
+	end := d.now()
+	verdict := policy.Classifier.Classify(res.Code(), res.Err())
+
+	outcome := verdict.Outcome
+	var next *time.Time
+	switch {
+	case outcome != store.OutcomeRetry:
+	case !automatic:
+		outcome = store.OutcomeFailed
+	default:
+		if delay, ok := policy.Retry.Delay(cb.Tries + 1); ok {
+			at := end.Add(delay)
+			next = &at
+		} else {
+			outcome = store.OutcomeFailed
+		}
+	}
+	a := res.Attempt(start, end.Sub(start), outcome, verdict.Kind)
+	a.Manual, a.Duplicate = task.Manual, task.Duplicate
+	from := cb.Status
+	to := store.Transition(from, task.Manual, outcome)
+	if task.Duplicate {
+		to = from
+	}
+	if err := d.store.Record(ctx, cb, a, to, next); err != nil {
+		// The attempt went out but is not recorded: asynq runs it again,
+		// and the merchant may see it twice (at-least-once).
+		return err
+	}
+	d.observe(cb, a, verdict, end, from)
+
+	switch {
+	case outcome == store.OutcomeDelivered, task.Duplicate:
+		return nil
+	case outcome == store.OutcomeRetry:
+		return &scheduler.DueError{At: *next, Err: errors.New(attemptSummary(a))}
+	}
+	return fmt.Errorf("dispatcher: callback %s %s: %s: %w", cb.ID, outcome, attemptSummary(a), asynq.SkipRetry)
+}
+
+func attemptSummary(a store.Attempt) string {
+	if a.Response != nil {
+		return fmt.Sprintf("attempt %s answered %d", a.Outcome, a.Response.Status)
+	}
+	return fmt.Sprintf("attempt %s: %s", a.Outcome, a.Error)
+}
+
+// observe counts an attempt recorded on cb, which was in status from.
+func (d *Dispatcher) observe(cb *store.Callback, a store.Attempt, v Verdict, end time.Time, from store.Status) {
+	d.metrics.Attempts.WithLabelValues(cb.Provider, string(a.Outcome), v.CodeClass).Inc()
+	d.metrics.AttemptDuration.WithLabelValues(cb.Provider).Observe(a.DurationMS / 1000)
+	d.log.Debug("attempt", "callback", cb.ID, "provider", cb.Provider, "manual", a.Manual,
+		"outcome", a.Outcome, "code_class", v.CodeClass, "error", a.Error, "duration_ms", a.DurationMS)
+	to := cb.Status
+	if to == from || !to.Final() {
+		return
+	}
+	d.metrics.Finished.WithLabelValues(cb.Provider, string(to)).Inc()
+	if to == store.StatusDelivered {
+		d.metrics.DeliveryLatency.WithLabelValues(cb.Provider).Observe(end.Sub(cb.CreatedAt).Seconds())
+	}
+	d.log.Info("callback finished", "callback", cb.ID, "provider", cb.Provider, "status", to, "tries", cb.Tries)
+}
+
+// IsFailure tells asynq which errors count as failed deliveries: an attempt
+// that failed and will be retried does; a task that came early, or met an
+// unreachable Redis, does not.
+func IsFailure(err error) bool {
+	var due *scheduler.DueError
+	if errors.As(err, &due) {
+		return due.Err != nil
+	}
+	return !errors.Is(err, store.ErrUnavailable)
+}

@@ -1,0 +1,169 @@
+package dispatcher
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/callbacksim/callbacksim/egress"
+	"github.com/callbacksim/callbacksim/payloads"
+	"github.com/callbacksim/callbacksim/store"
+)
+
+// MaxKeptBody is how much of a merchant's answer an attempt keeps.
+const MaxKeptBody = 64 << 10
+
+// maxDrained is how much of an answer is read past MaxKeptBody so that the
+// connection can be reused; a longer answer closes the connection.
+const maxDrained = 256 << 10
+
+// Sender sends the requests of an attempt over one shared HTTP client:
+// redirects are not followed (a 3xx is an answer like any other), answers
+// are read up to a cap, and the egress policy is enforced at connect time.
+type Sender struct {
+	client *http.Client
+}
+
+// NewSender returns a Sender whose connections obey policy.
+func NewSender(policy egress.Policy) *Sender {
+	dialer := policy.Dialer()
+	dialer.Timeout = 10 * time.Second
+	dialer.KeepAlive = 30 * time.Second
+	transport := &http.Transport{
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true,
+		DisableCompression:    true, // send exactly the rendered headers
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+	return &Sender{client: &http.Client{
+		Transport: transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}}
+}
+
+// Result is what came back from an attempt's requests.
+type Result struct {
+	exchanges []exchange
+}
+
+type exchange struct {
+	req  payloads.Request
+	resp *store.Response
+	err  error
+}
+
+// Send sends reqs in order, each within timeout, and returns every answer.
+// A failed request does not stop the next one: CinetPay's ping decides
+// nothing, the notification that follows it does.
+func (s *Sender) Send(ctx context.Context, reqs []payloads.Request, timeout time.Duration) Result {
+	res := Result{exchanges: make([]exchange, 0, len(reqs))}
+	for _, r := range reqs {
+		resp, err := s.send(ctx, r, timeout)
+		res.exchanges = append(res.exchanges, exchange{req: r, resp: resp, err: err})
+	}
+	return res
+}
+
+func (s *Sender) send(ctx context.Context, r payloads.Request, timeout time.Duration) (*store.Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var body io.Reader
+	if r.Body != nil {
+		body = bytes.NewReader(r.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.Method, r.URL, body)
+	if err != nil {
+		return nil, fmt.Errorf("dispatcher: build request: %w", err)
+	}
+	req.Header = r.Header.Clone()
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	kept, err := io.ReadAll(io.LimitReader(resp.Body, MaxKeptBody+1))
+	out := &store.Response{Status: resp.StatusCode, Headers: resp.Header}
+	if len(kept) > MaxKeptBody {
+		kept, out.Truncated = kept[:MaxKeptBody], true
+	}
+	out.Body = string(kept)
+	if err != nil {
+		// The status line and headers came; the body broke off (a reset, or
+		// a trickle past the timeout). The answer is incomplete: a failure.
+		return out, err
+	}
+	if out.Truncated {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrained))
+	}
+	return out, nil
+}
+
+// last is the exchange that decides the attempt.
+func (r Result) last() exchange {
+	if len(r.exchanges) == 0 {
+		return exchange{err: errors.New("dispatcher: nothing to send")}
+	}
+	return r.exchanges[len(r.exchanges)-1]
+}
+
+// Code is the HTTP status of the deciding answer, 0 when none came.
+func (r Result) Code() int {
+	if l := r.last(); l.resp != nil && l.err == nil {
+		return l.resp.Status
+	}
+	return 0
+}
+
+// Err is the transport error of the deciding request, if any.
+func (r Result) Err() error { return r.last().err }
+
+// Attempt builds the attempt record.
+func (r Result) Attempt(start time.Time, d time.Duration, outcome store.Outcome, kind string) store.Attempt {
+	a := store.Attempt{
+		At:         start.UTC(),
+		DurationMS: float64(d.Microseconds()) / 1000,
+		Outcome:    outcome,
+	}
+	for i, e := range r.exchanges {
+		if i < len(r.exchanges)-1 {
+			a.Ping = &store.Exchange{Request: recordRequest(e.req), Response: e.resp, Error: describe(e.err)}
+			continue
+		}
+		a.Request, a.Response = recordRequest(e.req), e.resp
+		if e.err != nil {
+			a.Error = kind + ": " + describe(e.err)
+		}
+	}
+	return a
+}
+
+func recordRequest(r payloads.Request) store.Request {
+	return store.Request{Method: r.Method, URL: r.URL, Headers: r.Header, Body: string(r.Body)}
+}
+
+// describe says what went wrong without the URL that net/http puts in its
+// errors (a query string may hold what the merchant considers private).
+func describe(err error) string {
+	if err == nil {
+		return ""
+	}
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		err = uerr.Err
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "no complete answer within the timeout"
+	}
+	return err.Error()
+}

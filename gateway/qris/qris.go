@@ -1,0 +1,335 @@
+// Package qris plays the QRIS gateway's merchant API (PROVIDERS.md §1):
+// initiate a payment, look it up, and simulate its outcome, which queues a
+// JSON callback to the payment's callback_url.
+package qris
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/callbacksim/callbacksim/apiutil"
+	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/metrics"
+	"github.com/callbacksim/callbacksim/payloads"
+	"github.com/callbacksim/callbacksim/queue"
+	"github.com/callbacksim/callbacksim/scenario"
+	"github.com/callbacksim/callbacksim/store"
+)
+
+// Payment statuses.
+const (
+	StatusPending = "PENDING"
+	StatusSuccess = "SUCCESS"
+	StatusFailed  = "FAILED"
+)
+
+// Transaction is a simulated QRIS payment, as the API answers it.
+type Transaction struct {
+	TransactionID string    `json:"transaction_id"`
+	OrderID       string    `json:"order_id"`
+	Status        string    `json:"status"`
+	Amount        int64     `json:"amount"`
+	Currency      string    `json:"currency"`
+	QRString      string    `json:"qr_string"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+	PaidAt        string    `json:"paid_at,omitempty"`
+	CallbackURL   string    `json:"callback_url"`
+	CustomerName  string    `json:"customer_name,omitempty"`
+	CustomerEmail string    `json:"customer_email,omitempty"`
+	CustomerPhone string    `json:"customer_phone,omitempty"`
+	Description   string    `json:"description,omitempty"`
+	CallbackIDs   []string  `json:"callback_ids"`
+}
+
+// Gateway serves the QRIS API. Its zero value is not usable: call New.
+type Gateway struct {
+	merchants map[string]config.Merchant // by access token
+	store     *store.Store
+	queue     *queue.Queue
+	metrics   *metrics.Metrics
+	timeScale float64
+	now       func() time.Time
+}
+
+// New returns the QRIS gateway of the merchants in cfg that have a QRIS
+// block.
+func New(cfg config.Config, st *store.Store, q *queue.Queue, m *metrics.Metrics) *Gateway {
+	g := &Gateway{
+		merchants: map[string]config.Merchant{}, store: st, queue: q, metrics: m,
+		timeScale: cfg.TimeScale, now: time.Now,
+	}
+	for _, mc := range cfg.Merchants {
+		if mc.QRIS != nil {
+			g.merchants[mc.QRIS.Token] = mc
+		}
+	}
+	return g
+}
+
+// Register adds the QRIS routes to mux.
+func (g *Gateway) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /api/qris/initiate", g.auth(g.initiate))
+	mux.HandleFunc("POST /api/qris/simulate", g.auth(g.simulate))
+	mux.HandleFunc("GET /api/qris/transactions/{order_id}", g.auth(g.transaction))
+}
+
+type handler func(w http.ResponseWriter, r *http.Request, m config.Merchant) error
+
+// auth finds the merchant of the Bearer token, in constant time per token.
+func (g *Gateway) auth(h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		token := apiutil.BearerToken(r)
+		var found *config.Merchant
+		for t, m := range g.merchants {
+			if apiutil.SecretEqual(token, t) {
+				found = &m
+			}
+		}
+		if found == nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="qris"`)
+			apiutil.WriteError(w, apiutil.Errorf(http.StatusUnauthorized, "missing or invalid bearer token"))
+			return
+		}
+		if err := h(w, r, *found); err != nil {
+			apiutil.WriteError(w, err)
+		}
+	}
+}
+
+// initiateRequest is the body of POST /api/qris/initiate.
+type initiateRequest struct {
+	Amount        json.Number `json:"amount"`
+	OrderID       string      `json:"order_id"`
+	CallbackURL   string      `json:"callback_url"`
+	CustomerName  string      `json:"customer_name"`
+	CustomerEmail string      `json:"customer_email"`
+	CustomerPhone string      `json:"customer_phone"`
+	Description   string      `json:"description"`
+}
+
+const maxTextField = 255
+
+func (req initiateRequest) validate() (int64, error) {
+	if req.Amount == "" {
+		return 0, apiutil.BadField("amount", "is required: a positive integer amount in IDR")
+	}
+	amount, err := strconv.ParseInt(req.Amount.String(), 10, 64)
+	if err != nil || amount <= 0 {
+		return 0, apiutil.BadField("amount", "must be a positive integer amount in IDR, got %s", req.Amount)
+	}
+	if err := validateOrderID(req.OrderID); err != nil {
+		return 0, err
+	}
+	if req.CallbackURL == "" {
+		return 0, apiutil.BadField("callback_url", "is required")
+	}
+	if err := config.CheckCallbackURL(req.CallbackURL); err != nil || len(req.CallbackURL) > 2048 {
+		return 0, apiutil.BadField("callback_url", "must be an absolute http or https URL of at most 2048 bytes")
+	}
+	for field, v := range map[string]string{
+		"customer_name": req.CustomerName, "customer_email": req.CustomerEmail,
+		"customer_phone": req.CustomerPhone, "description": req.Description,
+	} {
+		if utf8.RuneCountInString(v) > maxTextField || !utf8.ValidString(v) {
+			return 0, apiutil.BadField(field, "must be valid UTF-8 of at most %d characters", maxTextField)
+		}
+	}
+	if req.CustomerEmail != "" && !strings.Contains(req.CustomerEmail, "@") {
+		return 0, apiutil.BadField("customer_email", "must be an email address")
+	}
+	return amount, nil
+}
+
+func validateOrderID(id string) error {
+	n := utf8.RuneCountInString(id)
+	if id == "" {
+		return apiutil.BadField("order_id", "is required")
+	}
+	if n > 64 || !utf8.ValidString(id) || strings.ContainsFunc(id, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return apiutil.BadField("order_id", "must be 1 to 64 printable characters")
+	}
+	return nil
+}
+
+func paymentKey(merchantID, orderID string) string { return "qris:" + merchantID + ":" + orderID }
+
+func (g *Gateway) initiate(w http.ResponseWriter, r *http.Request, m config.Merchant) error {
+	var req initiateRequest
+	if err := apiutil.DecodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	amount, err := req.validate()
+	if err != nil {
+		return err
+	}
+	now := g.now().UTC().Truncate(time.Second)
+	txn := Transaction{
+		TransactionID: newTransactionID(now), OrderID: req.OrderID, Status: StatusPending,
+		Amount: amount, Currency: "IDR", CreatedAt: now, UpdatedAt: now,
+		CallbackURL: req.CallbackURL, CustomerName: req.CustomerName, CustomerEmail: req.CustomerEmail,
+		CustomerPhone: req.CustomerPhone, Description: req.Description, CallbackIDs: []string{},
+	}
+	txn.QRString = qrString(m.ID, txn.TransactionID, txn.OrderID, amount)
+	raw, err := json.Marshal(txn)
+	if err != nil {
+		return fmt.Errorf("qris: encode transaction: %w", err)
+	}
+	existing, err := g.store.CreatePayment(r.Context(), paymentKey(m.ID, req.OrderID), raw)
+	if errors.Is(err, store.ErrExists) {
+		var prev Transaction
+		if err := json.Unmarshal(existing, &prev); err != nil {
+			return fmt.Errorf("qris: decode transaction: %w", err)
+		}
+		if !prev.sameRequest(txn) {
+			return &apiutil.Error{Status: http.StatusConflict, Field: "order_id",
+				Message: fmt.Sprintf("order_id %q was already initiated with a different request", req.OrderID)}
+		}
+		apiutil.WriteJSON(w, http.StatusOK, prev)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	g.metrics.PaymentsInitiated.WithLabelValues(config.QRIS).Inc()
+	apiutil.WriteJSON(w, http.StatusCreated, txn)
+	return nil
+}
+
+// sameRequest reports whether two transactions were initiated with the same
+// request.
+func (t Transaction) sameRequest(o Transaction) bool {
+	return t.OrderID == o.OrderID && t.Amount == o.Amount && t.CallbackURL == o.CallbackURL &&
+		t.CustomerName == o.CustomerName && t.CustomerEmail == o.CustomerEmail &&
+		t.CustomerPhone == o.CustomerPhone && t.Description == o.Description
+}
+
+func (g *Gateway) transaction(w http.ResponseWriter, r *http.Request, m config.Merchant) error {
+	orderID := r.PathValue("order_id")
+	if err := validateOrderID(orderID); err != nil {
+		return err
+	}
+	raw, err := g.store.GetPayment(r.Context(), paymentKey(m.ID, orderID))
+	if errors.Is(err, store.ErrNotFound) {
+		return apiutil.Errorf(http.StatusNotFound, "no transaction with order_id %q", orderID)
+	}
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(raw)
+	return nil
+}
+
+// simulateRequest is the body of POST /api/qris/simulate.
+type simulateRequest struct {
+	OrderID       string            `json:"order_id"`
+	Status        string            `json:"status"`
+	PaymentMethod string            `json:"payment_method"`
+	Scenario      scenario.Scenario `json:"scenario"`
+}
+
+var errFinal = errors.New("qris: transaction already final")
+
+func (g *Gateway) simulate(w http.ResponseWriter, r *http.Request, m config.Merchant) error {
+	var req simulateRequest
+	if err := apiutil.DecodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if err := validateOrderID(req.OrderID); err != nil {
+		return err
+	}
+	if req.Status != StatusSuccess && req.Status != StatusFailed {
+		return apiutil.BadField("status", `must be "SUCCESS" or "FAILED", got %q`, req.Status)
+	}
+	method := req.PaymentMethod
+	if method == "" {
+		method = "QRIS"
+	} else if len(method) > 32 {
+		return apiutil.BadField("payment_method", "must be at most 32 characters")
+	}
+	if err := req.Scenario.Validate(); err != nil {
+		return err
+	}
+
+	now := g.now().UTC()
+	cb := &store.Callback{
+		ID: store.NewID(), Provider: config.QRIS, MerchantID: m.ID, Reference: req.OrderID,
+		Event: req.Status, Method: http.MethodPost, CreatedAt: now,
+	}
+	key := paymentKey(m.ID, req.OrderID)
+	var txn Transaction
+	err := g.store.UpdatePayment(r.Context(), key, func(old []byte) ([]byte, error) {
+		if err := json.Unmarshal(old, &txn); err != nil {
+			return nil, fmt.Errorf("qris: decode transaction: %w", err)
+		}
+		if txn.Status != StatusPending {
+			return nil, errFinal
+		}
+		txn.Status, txn.UpdatedAt, txn.PaidAt = req.Status, now.Truncate(time.Second), now.Format(time.RFC3339)
+		txn.CallbackIDs = append(txn.CallbackIDs, cb.ID)
+		return json.Marshal(txn)
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return apiutil.Errorf(http.StatusNotFound, "no transaction with order_id %q; initiate it first", req.OrderID)
+	case errors.Is(err, errFinal):
+		return apiutil.Errorf(http.StatusConflict,
+			"transaction %q is already %s; resend its callback with POST /v1/callbacks/{id}/resend", req.OrderID, txn.Status)
+	case err != nil:
+		return err
+	}
+	body, err := json.Marshal(payloads.QRISCallback{
+		OrderID: txn.OrderID, TransactionID: txn.TransactionID, Status: req.Status, Amount: txn.Amount,
+		Currency: txn.Currency, PaymentMethod: method, CustomerName: txn.CustomerName,
+		CustomerEmail: txn.CustomerEmail, CustomerPhone: txn.CustomerPhone,
+		Timestamp: now.Format(time.RFC3339), Description: txn.Description,
+	})
+	if err != nil {
+		return fmt.Errorf("qris: encode callback: %w", err)
+	}
+	cb.URL, cb.Payload = txn.CallbackURL, body
+	if err := g.submit(r.Context(), cb, req.Scenario); err != nil {
+		g.revert(key, cb.ID)
+		return err
+	}
+	apiutil.WriteJSON(w, http.StatusAccepted, map[string]string{"callback_id": cb.ID})
+	return nil
+}
+
+func (g *Gateway) submit(ctx context.Context, cb *store.Callback, sc scenario.Scenario) error {
+	return g.queue.Submit(ctx, cb, sc.HeldFor(g.timeScale), sc.Duplicates)
+}
+
+// revert puts a transaction whose callback could not be queued back to
+// pending, so that the simulation can be sent again.
+func (g *Gateway) revert(key, callbackID string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = g.store.UpdatePayment(ctx, key, func(old []byte) ([]byte, error) {
+		var txn Transaction
+		if err := json.Unmarshal(old, &txn); err != nil {
+			return nil, err
+		}
+		txn.Status, txn.PaidAt = StatusPending, ""
+		txn.CallbackIDs = slices.DeleteFunc(txn.CallbackIDs, func(id string) bool { return id == callbackID })
+		return json.Marshal(txn)
+	})
+}
+
+// newTransactionID makes an id in the gateway's style: TXN-20240120-1A2B3C4D.
+func newTransactionID(now time.Time) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return "TXN-" + now.Format("20060102") + "-" + strings.ToUpper(hex.EncodeToString(b))
+}

@@ -1,0 +1,57 @@
+// Package gateway ties each simulated gateway's configuration to the
+// delivery engine: its retry, timeout and classification policy, and, for
+// each merchant, the renderer that builds and signs its notifications.
+package gateway
+
+import (
+	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/dispatcher"
+	"github.com/callbacksim/callbacksim/payloads"
+	"github.com/callbacksim/callbacksim/scheduler"
+)
+
+// Registry implements dispatcher.Providers from a configuration.
+type Registry struct {
+	policies  map[string]dispatcher.Policy
+	renderers map[rendererKey]payloads.Renderer
+}
+
+type rendererKey struct{ provider, merchant string }
+
+var _ dispatcher.Providers = (*Registry)(nil)
+
+// NewRegistry builds the policies and renderers of a validated configuration.
+func NewRegistry(cfg config.Config) *Registry {
+	r := &Registry{
+		policies:  make(map[string]dispatcher.Policy, len(config.ProviderNames)),
+		renderers: make(map[rendererKey]payloads.Renderer),
+	}
+	for _, name := range config.ProviderNames {
+		p, _ := cfg.Providers.Get(name)
+		r.policies[name] = dispatcher.Policy{
+			Retry:      scheduler.NewPolicy(p.Retry.Schedule, cfg.TimeScale),
+			Timeout:    p.Timeout,
+			Classifier: dispatcher.Classifier{SuccessCodes: p.SuccessCodes, StopCodes: p.StopCodes},
+		}
+	}
+	for _, m := range cfg.Merchants {
+		if m.QRIS != nil {
+			r.renderers[rendererKey{config.QRIS, m.ID}] = payloads.QRISRenderer{
+				Secret: m.QRIS.SigningSecret, Signing: m.QRIS.Signing,
+			}
+		}
+	}
+	return r
+}
+
+// Policy implements dispatcher.Providers.
+func (r *Registry) Policy(provider string) (dispatcher.Policy, bool) {
+	p, ok := r.policies[provider]
+	return p, ok
+}
+
+// Renderer implements dispatcher.Providers.
+func (r *Registry) Renderer(provider, merchantID string) (payloads.Renderer, bool) {
+	rd, ok := r.renderers[rendererKey{provider, merchantID}]
+	return rd, ok
+}

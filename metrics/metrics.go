@@ -1,0 +1,67 @@
+// Package metrics defines callbacksim's Prometheus metrics. Every label comes
+// from a bounded set (provider, outcome, status, code class): never an id or
+// a URL.
+package metrics
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Namespace prefixes every metric name.
+const Namespace = "callbacksim"
+
+// Metrics holds the collectors of one process. The zero value is not usable:
+// call New.
+type Metrics struct {
+	PaymentsInitiated  *prometheus.CounterVec
+	Attempts           *prometheus.CounterVec
+	AttemptDuration    *prometheus.HistogramVec
+	Finished           *prometheus.CounterVec
+	DeliveryLatency    *prometheus.HistogramVec
+	RetryLateness      *prometheus.HistogramVec
+	HTTPRequests       *prometheus.CounterVec
+	HTTPRequestSeconds *prometheus.HistogramVec
+}
+
+// New creates the metrics and registers them with reg.
+func New(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		PaymentsInitiated: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "payments_initiated_total",
+			Help: "Simulated payments created through a gateway API.",
+		}, []string{"provider"}),
+		Attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "delivery_attempts_total",
+			Help: "Callback delivery attempts, by outcome and by class of the merchant's answer.",
+		}, []string{"provider", "outcome", "code_class"}),
+		AttemptDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: Namespace, Name: "delivery_attempt_duration_seconds",
+			Help:    "Time from the start of an attempt to the merchant's full answer (or the error).",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"provider"}),
+		Finished: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "callbacks_finished_total",
+			Help: "Callbacks that reached a final status.",
+		}, []string{"provider", "status"}),
+		DeliveryLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: Namespace, Name: "callback_delivery_latency_seconds",
+			Help:    "Time from the payment's outcome to the callback's delivery, retries included.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 5, 10, 30, 60, 180, 600, 1800},
+		}, []string{"provider"}),
+		RetryLateness: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: Namespace, Name: "retry_lateness_seconds",
+			Help:    "Actual minus scheduled start of each retry.",
+			Buckets: []float64{.001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 5},
+		}, []string{"provider"}),
+		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "http_requests_total",
+			Help: "Requests served by the HTTP API, by route pattern and status code.",
+		}, []string{"route", "code"}),
+		HTTPRequestSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: Namespace, Name: "http_request_duration_seconds",
+			Help:    "Time to serve a request of the HTTP API, by route pattern.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
+		}, []string{"route"}),
+	}
+	reg.MustRegister(m.PaymentsInitiated, m.Attempts, m.AttemptDuration, m.Finished,
+		m.DeliveryLatency, m.RetryLateness, m.HTTPRequests, m.HTTPRequestSeconds)
+	return m
+}

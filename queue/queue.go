@@ -1,0 +1,149 @@
+// Package queue puts callbacks on the asynq queue: the first automatic
+// attempt when a callback is created, a manual resend, or a retry pulled
+// forward. A task carries only the callback id and whether it is manual; the
+// record in the store says everything else, so a task renders from the one
+// record whenever it runs.
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/callbacksim/callbacksim/scheduler"
+	"github.com/callbacksim/callbacksim/store"
+)
+
+// TypeDeliver is the asynq task type of a delivery.
+const TypeDeliver = "callback:deliver"
+
+// Name is the asynq queue callbacks go through.
+const Name = "callbacks"
+
+// MaxRetry is asynq's retry limit for automatic tasks. The provider's
+// schedule decides when to give up; this only bounds a task that keeps
+// meeting an unreachable Redis.
+const MaxRetry = 10_000
+
+// ErrNotScheduled: retry-now on a callback with no scheduled attempt.
+var ErrNotScheduled = errors.New("queue: no attempt is scheduled")
+
+// ErrUnavailable wraps failures to reach the queue.
+var ErrUnavailable = errors.New("queue: redis unavailable")
+
+// Task is the payload of a delivery task.
+type Task struct {
+	ID     string `json:"id"`
+	Manual bool   `json:"manual,omitempty"`
+	// Duplicate marks an extra copy of a notification (scenario
+	// "duplicates"): sent once at Due, whatever the callback's status, and
+	// changing nothing in it.
+	Duplicate bool `json:"duplicate,omitempty"`
+	// Due is when a duplicate is sent, in Unix nanoseconds.
+	Due int64 `json:"due,omitempty"`
+}
+
+// Decode reads a task's payload.
+func Decode(t *asynq.Task) (Task, error) {
+	var task Task
+	if err := json.Unmarshal(t.Payload(), &task); err != nil || task.ID == "" {
+		return Task{}, fmt.Errorf("queue: bad task payload %q", t.Payload())
+	}
+	return task, nil
+}
+
+// Enqueuer is the part of an asynq client Queue uses.
+type Enqueuer interface {
+	EnqueueContext(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
+}
+
+// Runner is the part of asynq's Inspector Queue uses.
+type Runner interface {
+	RunTask(queue, id string) error
+}
+
+var (
+	_ Enqueuer = (*asynq.Client)(nil)
+	_ Runner   = (*asynq.Inspector)(nil)
+)
+
+// Queue creates callbacks and queues their attempts.
+type Queue struct {
+	store  *store.Store
+	client Enqueuer
+	runner Runner
+}
+
+// New returns a Queue writing records to st and tasks through client.
+func New(st *store.Store, client Enqueuer, runner Runner) *Queue {
+	return &Queue{store: st, client: client, runner: runner}
+}
+
+// Submit stores a new callback and queues its first attempt, held for
+// hold, and the scenario's duplicates at the same time.
+func (q *Queue) Submit(ctx context.Context, cb *store.Callback, hold time.Duration, duplicates int) error {
+	due := cb.CreatedAt
+	if hold > 0 {
+		due = cb.CreatedAt.Add(hold)
+		cb.NextAttemptAt = &due
+	}
+	if err := q.store.Create(ctx, cb); err != nil {
+		return err
+	}
+	at := asynq.ProcessAt(due.Add(-scheduler.Lead))
+	if err := q.enqueue(ctx, Task{ID: cb.ID}, asynq.TaskID(cb.ID), asynq.MaxRetry(MaxRetry), at); err != nil {
+		return err
+	}
+	for range duplicates {
+		if err := q.enqueue(ctx, Task{ID: cb.ID, Duplicate: true, Due: due.UnixNano()}, asynq.MaxRetry(0), at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Resend queues one manual attempt of callback id, now.
+func (q *Queue) Resend(ctx context.Context, id string) error {
+	if _, err := q.store.Load(ctx, id); err != nil {
+		return err
+	}
+	return q.enqueue(ctx, Task{ID: id, Manual: true}, asynq.MaxRetry(0))
+}
+
+// RetryNow runs the scheduled attempt of callback id now. It returns
+// ErrNotScheduled when none is scheduled.
+func (q *Queue) RetryNow(ctx context.Context, id string) error {
+	if _, err := q.store.Load(ctx, id); err != nil {
+		return err
+	}
+	ok, err := q.store.ScheduleNow(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrNotScheduled
+	}
+	if err := q.runner.RunTask(Name, id); err != nil {
+		if errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) {
+			return ErrNotScheduled // already running, or about to
+		}
+		return fmt.Errorf("queue: run %s: %w: %w", id, ErrUnavailable, err)
+	}
+	return nil
+}
+
+func (q *Queue) enqueue(ctx context.Context, t Task, opts ...asynq.Option) error {
+	payload, err := json.Marshal(t)
+	if err != nil {
+		return fmt.Errorf("queue: encode task: %w", err)
+	}
+	opts = append(opts, asynq.Queue(Name), asynq.Timeout(10*time.Minute))
+	if _, err := q.client.EnqueueContext(ctx, asynq.NewTask(TypeDeliver, payload), opts...); err != nil {
+		return fmt.Errorf("queue: enqueue %s: %w: %w", t.ID, ErrUnavailable, err)
+	}
+	return nil
+}

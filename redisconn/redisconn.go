@@ -1,0 +1,86 @@
+// Package redisconn opens the Redis deployment that holds callbacksim's queue
+// and callback store: a single server, a Sentinel-managed master, a Redis
+// Cluster, or, when none is configured, an embedded in-memory Redis.
+package redisconn
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/callbacksim/callbacksim/config"
+)
+
+// Conn is an open Redis deployment. Close releases the client and stops the
+// embedded server, if any.
+type Conn struct {
+	Client   redis.UniversalClient
+	embedded *miniredis.Miniredis
+}
+
+// Embedded reports whether Conn runs on the embedded in-memory Redis, where
+// nothing persists across restarts.
+func (c *Conn) Embedded() bool { return c.embedded != nil }
+
+// Addr describes where Conn points, without credentials.
+func (c *Conn) Addr() string {
+	if c.embedded != nil {
+		return "embedded:" + c.embedded.Addr()
+	}
+	switch o := c.Client.(type) {
+	case *redis.Client:
+		return o.Options().Addr
+	case *redis.ClusterClient:
+		return fmt.Sprintf("cluster%v", o.Options().Addrs)
+	}
+	return "redis"
+}
+
+// Open connects to the deployment described by cfg. It does not wait for
+// Redis to answer: a server that is down now may be up later, and /readyz
+// says which.
+func Open(cfg config.Redis) (*Conn, error) {
+	switch cfg.Mode {
+	case config.RedisSentinel:
+		return &Conn{Client: redis.NewFailoverClient(&redis.FailoverOptions{
+			MasterName:    cfg.MasterName,
+			SentinelAddrs: cfg.Addrs,
+			Password:      cfg.Password,
+			DB:            cfg.DB,
+		})}, nil
+	case config.RedisCluster:
+		return &Conn{Client: redis.NewClusterClient(&redis.ClusterOptions{
+			Addrs:    cfg.Addrs,
+			Password: cfg.Password,
+		})}, nil
+	}
+	if cfg.URL != "" {
+		opts, err := redis.ParseURL(cfg.URL)
+		if err != nil {
+			return nil, fmt.Errorf("redisconn: redis.url: %w", err)
+		}
+		return &Conn{Client: redis.NewClient(opts)}, nil
+	}
+	m := miniredis.NewMiniRedis()
+	m.ClockTTL(true)
+	if err := m.Start(); err != nil {
+		return nil, fmt.Errorf("redisconn: start embedded redis: %w", err)
+	}
+	return &Conn{Client: redis.NewClient(&redis.Options{Addr: m.Addr()}), embedded: m}, nil
+}
+
+// Ping reports whether Redis answers.
+func (c *Conn) Ping(ctx context.Context) error {
+	return c.Client.Ping(ctx).Err()
+}
+
+// Close closes the client and stops the embedded server.
+func (c *Conn) Close() error {
+	err := c.Client.Close()
+	if c.embedded != nil {
+		c.embedded.Close()
+	}
+	return err
+}

@@ -1,0 +1,69 @@
+// Package scenario reads the optional "scenario" object of the simulate
+// endpoints: the awkward cases QA engineers provoke on purpose.
+package scenario
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/callbacksim/callbacksim/apiutil"
+)
+
+// Limits of a scenario.
+const (
+	MaxDelay      = 24 * time.Hour
+	MaxDuplicates = 10
+)
+
+// Scenario is {"delay": "30s", "duplicates": 2, "out_of_order": true}.
+// The zero value is a plain, prompt, single notification.
+type Scenario struct {
+	// Delay holds the first attempt back (before time_scale).
+	Delay Duration `json:"delay"`
+	// Duplicates sends the same notification this many extra times, with
+	// the same X-Callback-Id.
+	Duplicates int `json:"duplicates"`
+	// OutOfOrder delivers a payment's successive notifications in reverse.
+	OutOfOrder bool `json:"out_of_order"`
+}
+
+// Duration is a time.Duration written as a Go duration string ("30s").
+type Duration time.Duration
+
+// UnmarshalJSON reads "30s" (or a number of seconds).
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var secs float64
+		if err := json.Unmarshal(b, &secs); err != nil {
+			return apiutil.BadField("scenario.delay", `must be a duration such as "30s"`)
+		}
+		*d = Duration(secs * float64(time.Second))
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return apiutil.BadField("scenario.delay", `must be a duration such as "30s", got %q`, s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON writes the duration string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// Validate checks the limits.
+func (s Scenario) Validate() error {
+	if s.Delay < 0 || time.Duration(s.Delay) > MaxDelay {
+		return apiutil.BadField("scenario.delay", "must be between 0s and %s", MaxDelay)
+	}
+	if s.Duplicates < 0 || s.Duplicates > MaxDuplicates {
+		return apiutil.BadField("scenario.duplicates", "must be between 0 and %d", MaxDuplicates)
+	}
+	return nil
+}
+
+// HeldFor is the wait before the first attempt under time scale.
+func (s Scenario) HeldFor(scale float64) time.Duration {
+	return time.Duration(float64(s.Delay) * scale)
+}

@@ -1,0 +1,52 @@
+package scheduler
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+)
+
+// DueError asks for the task that returned it to run again at At. The
+// dispatcher returns it when an attempt failed and a retry is scheduled, and
+// when a task reached it before its due time.
+type DueError struct {
+	At  time.Time
+	Err error // why; nil for a task that came early
+}
+
+// Error implements error.
+func (e *DueError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("scheduler: due at %s", e.At.Format(time.RFC3339Nano))
+	}
+	return fmt.Sprintf("scheduler: retry at %s: %v", e.At.Format(time.RFC3339Nano), e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *DueError) Unwrap() error { return e.Err }
+
+// Lead is how much earlier than its due time a task is handed to the queue.
+// asynq keeps due times in whole seconds and moves due tasks on a poll, so a
+// task queued for exactly its due time could start late; queued a little
+// early, it reaches a worker before its time and the dispatcher waits for
+// the exact instant.
+const Lead = 150 * time.Millisecond
+
+// TransientBackoff is the wait after a failure that was not the merchant's
+// (Redis unreachable): no attempt was made, so no retry is used up.
+const TransientBackoff = time.Second
+
+// RetryDelay returns asynq's RetryDelayFunc for the dispatcher's errors: a
+// DueError runs again Lead before its due time, anything else after
+// TransientBackoff. now is the clock.
+func RetryDelay(now func() time.Time) asynq.RetryDelayFunc {
+	return func(_ int, err error, _ *asynq.Task) time.Duration {
+		var due *DueError
+		if errors.As(err, &due) {
+			return max(due.At.Sub(now())-Lead, 0)
+		}
+		return TransientBackoff
+	}
+}

@@ -1,0 +1,16 @@
+package store
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"strings"
+)
+
+var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// NewID returns a new callback id: "cb_" and 26 random base32 characters.
+func NewID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return "cb_" + strings.ToLower(idEncoding.EncodeToString(b))
+}

@@ -1,0 +1,439 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/callbacksim/callbacksim/config"
+)
+
+// Store reads and writes callbacks and payments in Redis. Its zero value is
+// not usable: call New.
+type Store struct {
+	rdb       redis.UniversalClient
+	retention time.Duration
+	now       func() time.Time
+}
+
+// New returns a Store on rdb whose records expire retention after they were
+// created.
+func New(rdb redis.UniversalClient, retention time.Duration) *Store {
+	return &Store{rdb: rdb, retention: retention, now: time.Now}
+}
+
+func recordKey(id string) string   { return "cbs:{" + id + "}" }
+func attemptsKey(id string) string { return "cbs:{" + id + "}:attempts" }
+
+// indexKey names the sorted set of callback ids, scored by creation time,
+// that a listing filtered by provider and status reads.
+func indexKey(provider string, status Status) string {
+	switch {
+	case provider != "" && status != "":
+		return "cbs:{idx}:ps:" + provider + ":" + string(status)
+	case provider != "":
+		return "cbs:{idx}:p:" + provider
+	case status != "":
+		return "cbs:{idx}:s:" + string(status)
+	}
+	return "cbs:{idx}:all"
+}
+
+func unavailable(op string, err error) error {
+	return fmt.Errorf("store: %s: %w: %w", op, ErrUnavailable, err)
+}
+
+func score(t time.Time) float64 { return float64(t.UnixMicro()) }
+
+func formatTime(t time.Time) string { return strconv.FormatInt(t.UnixMicro(), 10) }
+
+func parseTime(s string) time.Time {
+	us, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || s == "" {
+		return time.Time{}
+	}
+	return time.UnixMicro(us).UTC()
+}
+
+// expireAt is when a record created at created stops being kept.
+func (s *Store) expireAt(created time.Time) time.Time { return created.Add(s.retention) }
+
+// Create stores a new callback in status pending. CreatedAt and UpdatedAt
+// default to now.
+func (s *Store) Create(ctx context.Context, cb *Callback) error {
+	if cb.CreatedAt.IsZero() {
+		cb.CreatedAt = s.now().UTC()
+	}
+	cb.UpdatedAt = cb.CreatedAt
+	cb.Status = StatusPending
+	next := ""
+	if cb.NextAttemptAt != nil {
+		next = formatTime(*cb.NextAttemptAt)
+	}
+	key := recordKey(cb.ID)
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, key,
+			"id", cb.ID, "provider", cb.Provider, "merchant_id", cb.MerchantID,
+			"reference", cb.Reference, "event", cb.Event, "status", string(cb.Status),
+			"method", cb.Method, "url", cb.URL, "created_at", formatTime(cb.CreatedAt),
+			"updated_at", formatTime(cb.UpdatedAt), "next_at", next, "tries", 0,
+			"payload", string(cb.Payload))
+		p.ExpireAt(ctx, key, s.expireAt(cb.CreatedAt))
+		member := redis.Z{Score: score(cb.CreatedAt), Member: cb.ID}
+		for _, k := range []string{indexKey("", ""), indexKey(cb.Provider, ""), indexKey("", cb.Status), indexKey(cb.Provider, cb.Status)} {
+			p.ZAdd(ctx, k, member)
+		}
+		return nil
+	})
+	if err != nil {
+		return unavailable("create", err)
+	}
+	return nil
+}
+
+// Load returns a callback without its attempts.
+func (s *Store) Load(ctx context.Context, id string) (*Callback, error) {
+	m, err := s.rdb.HGetAll(ctx, recordKey(id)).Result()
+	if err != nil {
+		return nil, unavailable("load", err)
+	}
+	return decode(id, m)
+}
+
+// Get returns a callback with its attempts.
+func (s *Store) Get(ctx context.Context, id string) (*Callback, error) {
+	var (
+		rec  *redis.MapStringStringCmd
+		atts *redis.StringSliceCmd
+	)
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		rec = p.HGetAll(ctx, recordKey(id))
+		atts = p.LRange(ctx, attemptsKey(id), 0, -1)
+		return nil
+	})
+	if err != nil {
+		return nil, unavailable("get", err)
+	}
+	cb, err := decode(id, rec.Val())
+	if err != nil {
+		return nil, err
+	}
+	cb.Attempts = make([]Attempt, 0, len(atts.Val()))
+	for i, raw := range atts.Val() {
+		var a Attempt
+		if err := json.Unmarshal([]byte(raw), &a); err != nil {
+			return nil, fmt.Errorf("store: attempt %d of %s: %w", i+1, id, err)
+		}
+		a.N = i + 1
+		cb.Attempts = append(cb.Attempts, a)
+	}
+	return cb, nil
+}
+
+func decode(id string, m map[string]string) (*Callback, error) {
+	if len(m) == 0 || m["status"] == "" {
+		return nil, fmt.Errorf("store: callback %s: %w", id, ErrNotFound)
+	}
+	cb := &Callback{
+		ID: m["id"], Provider: m["provider"], MerchantID: m["merchant_id"],
+		Reference: m["reference"], Event: m["event"], Status: Status(m["status"]),
+		Method: m["method"], URL: m["url"],
+		CreatedAt: parseTime(m["created_at"]), UpdatedAt: parseTime(m["updated_at"]),
+		Payload: json.RawMessage(m["payload"]),
+	}
+	cb.Tries, _ = strconv.Atoi(m["tries"])
+	if next := parseTime(m["next_at"]); !next.IsZero() {
+		cb.NextAttemptAt = &next
+	}
+	return cb, nil
+}
+
+// Transition is the status a callback in status from moves to after an
+// attempt with the given outcome. A manual attempt only ever moves a callback
+// to delivered or rejected; a failed manual attempt leaves it as it was.
+func Transition(from Status, manual bool, outcome Outcome) Status {
+	switch outcome {
+	case OutcomeDelivered:
+		return StatusDelivered
+	case OutcomeRejected:
+		return StatusRejected
+	}
+	if manual {
+		return from
+	}
+	if outcome == OutcomeRetry {
+		return StatusRetrying
+	}
+	return StatusFailed
+}
+
+// recordScript appends an attempt and moves the callback from the status the
+// caller saw (ARGV[2]) to the new one (ARGV[3]). When the status changed in
+// between (a concurrent manual resend), the attempt is still appended but the
+// status is left alone, and the script answers 0.
+//
+// KEYS: record, attempts. ARGV: attempt JSON, expected status, new status,
+// next attempt ("" = none, "-" = leave), updated_at, expire-at (unix s),
+// automatic ("1" counts a try).
+var recordScript = redis.NewScript(`
+local cur = redis.call('HGET', KEYS[1], 'status')
+if not cur then return -1 end
+if ARGV[7] == '1' then redis.call('HINCRBY', KEYS[1], 'tries', 1) end
+redis.call('RPUSH', KEYS[2], ARGV[1])
+redis.call('EXPIREAT', KEYS[2], ARGV[6])
+redis.call('HSET', KEYS[1], 'updated_at', ARGV[5])
+if cur ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[3])
+if ARGV[4] ~= '-' then redis.call('HSET', KEYS[1], 'next_at', ARGV[4]) end
+return 1
+`)
+
+// Record appends attempt a to callback cb and moves it to status to, with
+// the next automatic attempt at next (nil: none). cb is the record as the
+// caller loaded it; on success its Status, NextAttemptAt, UpdatedAt and Tries
+// are updated. Record writes the record, the attempt and the indexes in one
+// round trip.
+func (s *Store) Record(ctx context.Context, cb *Callback, a Attempt, to Status, next *time.Time) error {
+	raw, err := json.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("store: encode attempt: %w", err)
+	}
+	now := s.now().UTC()
+	nextArg := ""
+	switch {
+	case a.Duplicate || a.Manual && !to.Final():
+		nextArg = "-" // a duplicate or a failed manual attempt leaves the schedule alone
+	case next != nil:
+		nextArg = formatTime(*next)
+	}
+	auto := "0"
+	if a.Counts() {
+		auto = "1"
+	}
+	from := cb.Status
+	var res *redis.Cmd
+	// EVAL, not EVALSHA: a pipeline cannot fall back when the script is not
+	// loaded yet (a new or restarted Redis). Redis caches the compiled script.
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		res = recordScript.Eval(ctx, p, []string{recordKey(cb.ID), attemptsKey(cb.ID)},
+			raw, string(from), string(to), nextArg, formatTime(now),
+			s.expireAt(cb.CreatedAt).Unix(), auto)
+		if from != to {
+			s.moveIndex(ctx, p, cb, from, to)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return unavailable("record", err)
+	}
+	switch code, _ := res.Int(); code {
+	case -1:
+		return fmt.Errorf("store: callback %s: %w", cb.ID, ErrNotFound)
+	case 0:
+		return s.reindex(ctx, cb.ID)
+	}
+	cb.Status, cb.UpdatedAt = to, now
+	if nextArg != "-" {
+		cb.NextAttemptAt = next
+	}
+	if a.Counts() {
+		cb.Tries++
+	}
+	return nil
+}
+
+func (s *Store) moveIndex(ctx context.Context, p redis.Pipeliner, cb *Callback, from, to Status) {
+	member := redis.Z{Score: score(cb.CreatedAt), Member: cb.ID}
+	p.ZRem(ctx, indexKey("", from), cb.ID)
+	p.ZRem(ctx, indexKey(cb.Provider, from), cb.ID)
+	p.ZAdd(ctx, indexKey("", to), member)
+	p.ZAdd(ctx, indexKey(cb.Provider, to), member)
+}
+
+// reindex puts callback id in the status indexes of the status it has now.
+func (s *Store) reindex(ctx context.Context, id string) error {
+	cb, err := s.Load(ctx, id)
+	if err != nil {
+		return err
+	}
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, st := range Statuses {
+			if st != cb.Status {
+				p.ZRem(ctx, indexKey("", st), id)
+				p.ZRem(ctx, indexKey(cb.Provider, st), id)
+			}
+		}
+		member := redis.Z{Score: score(cb.CreatedAt), Member: id}
+		p.ZAdd(ctx, indexKey("", cb.Status), member)
+		p.ZAdd(ctx, indexKey(cb.Provider, cb.Status), member)
+		return nil
+	})
+	if err != nil {
+		return unavailable("reindex", err)
+	}
+	return nil
+}
+
+// ScheduleNow moves the next automatic attempt of a callback (a retry, or a
+// held first attempt) to now, for "retry now". It answers false when no
+// attempt is scheduled.
+func (s *Store) ScheduleNow(ctx context.Context, id string) (bool, error) {
+	n, err := scheduleNowScript.Run(ctx, s.rdb, []string{recordKey(id)}, formatTime(s.now())).Int()
+	if err != nil {
+		return false, unavailable("schedule", err)
+	}
+	return n == 1, nil
+}
+
+var scheduleNowScript = redis.NewScript(`
+local st = redis.call('HGET', KEYS[1], 'status')
+local nx = redis.call('HGET', KEYS[1], 'next_at')
+if (st ~= 'retrying' and st ~= 'pending') or not nx or nx == '' then return 0 end
+redis.call('HSET', KEYS[1], 'next_at', ARGV[1])
+return 1
+`)
+
+// Trim drops index entries older than the retention, whose records Redis
+// has expired.
+func (s *Store) Trim(ctx context.Context) error {
+	limit := strconv.FormatFloat(score(s.now().Add(-s.retention)), 'f', 0, 64)
+	keys := []string{indexKey("", "")}
+	for _, p := range config.ProviderNames {
+		keys = append(keys, indexKey(p, ""))
+		for _, st := range Statuses {
+			keys = append(keys, indexKey(p, st))
+		}
+	}
+	for _, st := range Statuses {
+		keys = append(keys, indexKey("", st))
+	}
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, k := range keys {
+			p.ZRemRangeByScore(ctx, k, "-inf", "("+limit)
+		}
+		return nil
+	})
+	if err != nil {
+		return unavailable("trim", err)
+	}
+	return nil
+}
+
+// ErrBadCursor: a listing cursor that List did not make.
+var ErrBadCursor = errors.New("store: invalid cursor")
+
+type cursor struct {
+	score float64
+	id    string
+}
+
+func (c cursor) String() string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatFloat(c.score, 'f', 0, 64) + ":" + c.id))
+}
+
+func parseCursor(s string) (cursor, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return cursor{}, ErrBadCursor
+	}
+	sc, id, ok := strings.Cut(string(raw), ":")
+	f, err := strconv.ParseFloat(sc, 64)
+	if !ok || err != nil || id == "" {
+		return cursor{}, ErrBadCursor
+	}
+	return cursor{score: f, id: id}, nil
+}
+
+// List returns up to limit callbacks matching f, newest first, starting after
+// the cursor a previous page returned ("" for the first page).
+func (s *Store) List(ctx context.Context, f Filter, limit int, after string) (Page, error) {
+	max, min := "+inf", "-inf"
+	var cur *cursor
+	if after != "" {
+		c, err := parseCursor(after)
+		if err != nil {
+			return Page{}, err
+		}
+		cur = &c
+		max = strconv.FormatFloat(c.score, 'f', 0, 64)
+	}
+	if !f.Until.IsZero() {
+		until := strconv.FormatFloat(score(f.Until), 'f', 0, 64)
+		if cur == nil || score(f.Until) <= cur.score {
+			max = "(" + until
+		}
+	}
+	if !f.Since.IsZero() {
+		min = strconv.FormatFloat(score(f.Since), 'f', 0, 64)
+	}
+	key := indexKey(f.Provider, f.Status)
+	var out []Callback
+	var last cursor
+	batch := int64(limit + 1)
+	for offset := int64(0); len(out) <= limit; offset += batch {
+		zs, err := s.rdb.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{
+			Key: key, Start: max, Stop: min, ByScore: true, Rev: true, Offset: offset, Count: batch,
+		}).Result()
+		if err != nil {
+			return Page{}, unavailable("list", err)
+		}
+		ids := make([]string, 0, len(zs))
+		for _, z := range zs {
+			id, _ := z.Member.(string)
+			if cur != nil && z.Score == cur.score && id >= cur.id {
+				continue // at or before the cursor
+			}
+			ids = append(ids, id)
+		}
+		cbs, err := s.loadMany(ctx, ids)
+		if err != nil {
+			return Page{}, err
+		}
+		for _, cb := range cbs {
+			if (f.Status != "" && cb.Status != f.Status) || (f.Provider != "" && cb.Provider != f.Provider) {
+				continue // the index is a step behind a concurrent change
+			}
+			if len(out) == limit {
+				return Page{Callbacks: out, NextCursor: last.String()}, nil
+			}
+			out = append(out, *cb)
+			last = cursor{score: score(cb.CreatedAt), id: cb.ID}
+		}
+		if int64(len(zs)) < batch {
+			break
+		}
+	}
+	return Page{Callbacks: out}, nil
+}
+
+// loadMany loads the records of ids in one round trip, in order, skipping
+// those that expired.
+func (s *Store) loadMany(ctx context.Context, ids []string) ([]*Callback, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	cmds := make([]*redis.MapStringStringCmd, len(ids))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.HGetAll(ctx, recordKey(id))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, unavailable("list", err)
+	}
+	out := make([]*Callback, 0, len(ids))
+	for i, c := range cmds {
+		if cb, err := decode(ids[i], c.Val()); err == nil {
+			out = append(out, cb)
+		}
+	}
+	return out, nil
+}
