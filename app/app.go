@@ -111,7 +111,7 @@ func (a *App) Run(ctx context.Context) error {
 	if a.server != nil {
 		d := dispatcher.New(dispatcher.Options{
 			Store: a.store, Providers: gateway.NewRegistry(a.cfg),
-			Sender: dispatcher.NewSender(egress.Policy{AllowPrivate: a.cfg.Egress.AllowPrivate}),
+			Sender:  dispatcher.NewSender(egress.Policy{AllowPrivate: a.cfg.Egress.AllowPrivate}),
 			Metrics: a.metrics, Log: a.log,
 		})
 		if err := a.server.Start(d); err != nil {

@@ -79,17 +79,17 @@ type Callback struct {
 
 // Attempt is one delivery attempt, as it went over the wire.
 type Attempt struct {
-	N          int        `json:"n"`
-	At         time.Time  `json:"at"`
-	DurationMS float64    `json:"duration_ms"`
-	Manual     bool       `json:"manual"`
-	Duplicate  bool       `json:"duplicate,omitempty"` // an extra copy (scenario "duplicates"): changes no status
-	Outcome    Outcome    `json:"outcome"`
-	Ping       *Exchange  `json:"ping,omitempty"` // the reachability check sent before the notification (CinetPay)
-	Request    Request    `json:"request"`
-	Response   *Response  `json:"response,omitempty"`
-	Error      string     `json:"error,omitempty"`
-	Hint       string     `json:"hint,omitempty"`
+	N          int       `json:"n"`
+	At         time.Time `json:"at"`
+	DurationMS float64   `json:"duration_ms"`
+	Manual     bool      `json:"manual"`
+	Duplicate  bool      `json:"duplicate,omitempty"` // an extra copy (scenario "duplicates"): changes no status
+	Outcome    Outcome   `json:"outcome"`
+	Ping       *Exchange `json:"ping,omitempty"` // the reachability check sent before the notification (CinetPay)
+	Request    Request   `json:"request"`
+	Response   *Response `json:"response,omitempty"`
+	Error      string    `json:"error,omitempty"`
+	Hint       string    `json:"hint,omitempty"`
 }
 
 // Counts reports whether the attempt uses up one of the automatic tries:
