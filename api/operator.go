@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 
@@ -63,7 +64,10 @@ type listAnswer struct {
 }
 
 func (o *Operator) list(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return apiutil.Errorf(http.StatusBadRequest, "malformed query string: %v", err)
+	}
 	f := store.Filter{Provider: q.Get("provider"), Status: store.Status(q.Get("status"))}
 	if f.Provider != "" && !slices.Contains(config.ProviderNames, f.Provider) {
 		return apiutil.BadField("provider", "must be one of qris, cinetpay, centili; got %q", f.Provider)

@@ -110,11 +110,16 @@ func UnmarshalJSON(body []byte, v any) error {
 		return Errorf(http.StatusBadRequest, "request body is empty; send a JSON object")
 	}
 	err := json.Unmarshal(body, v)
-	var typeErr *json.UnmarshalTypeError
-	var syntaxErr *json.SyntaxError
+	var (
+		typeErr   *json.UnmarshalTypeError
+		syntaxErr *json.SyntaxError
+		apiErr    *Error
+	)
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &apiErr): // from a field's own UnmarshalJSON
+		return apiErr
 	case errors.As(err, &typeErr):
 		field := typeErr.Field
 		if field == "" {

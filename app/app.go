@@ -58,6 +58,7 @@ type App struct {
 // none is configured) and binds the HTTP address, but starts no work: Run
 // does.
 func New(cfg config.Config, roles Roles, log *slog.Logger) (*App, error) {
+	redisconn.SetLogger(log)
 	conn, err := redisconn.Open(cfg.Redis)
 	if err != nil {
 		return nil, err

@@ -194,7 +194,7 @@ func Default() Config {
 	centili.StopCodes = []int{406}
 	return Config{
 		HTTP:      HTTP{Addr: "127.0.0.1:8080"},
-		Redis:     Redis{Mode: RedisSingle},
+		Redis:     Redis{Mode: RedisSingle, Addrs: []string{}},
 		TimeScale: 1,
 		Worker:    Worker{Concurrency: 50, PollInterval: 10 * time.Millisecond, ShutdownTimeout: 15 * time.Second},
 		Providers: Providers{QRIS: cloneProvider(standard), CinetPay: cloneProvider(standard), Centili: cloneProvider(centili)},

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -102,7 +103,7 @@ func Load(opts Options) (Config, error) {
 	var cfg Config
 	hook := viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
 		mapstructure.StringToTimeDurationHookFunc(),
-		mapstructure.StringToSliceHookFunc(","),
+		commaSeparated,
 	))
 	if err := v.UnmarshalExact(&cfg, hook); err != nil {
 		return Config{}, decodeError(err)
@@ -145,7 +146,27 @@ func checkKeys(keys []string, known map[string]any) error {
 	return nil
 }
 
-var mapstructureKey = regexp.MustCompile(`'([^']*)'`)
+// commaSeparated splits a string into a list where a list is expected, so
+// that CALLBACKSIM_PROVIDERS_QRIS_RETRY_SCHEDULE=5s,30s,2m works.
+func commaSeparated(from, to reflect.Type, data any) (any, error) {
+	if from.Kind() != reflect.String || to.Kind() != reflect.Slice {
+		return data, nil
+	}
+	s := strings.TrimSpace(data.(string))
+	if s == "" {
+		return []string{}, nil
+	}
+	parts := strings.Split(s, ",")
+	for i := range parts {
+		parts[i] = strings.TrimSpace(parts[i])
+	}
+	return parts, nil
+}
+
+var (
+	mapstructureKey = regexp.MustCompile(`'([^']*)'`)
+	listIndex       = regexp.MustCompile(`\[\d+\]$`)
+)
 
 // decodeError turns a decoder error into one line that names the key.
 func decodeError(err error) error {
@@ -154,6 +175,10 @@ func decodeError(err error) error {
 	key := "config"
 	if m := mapstructureKey.FindStringSubmatch(msg); m != nil && m[1] != "" {
 		key = m[1]
+		msg = strings.TrimSpace(strings.Replace(msg, m[0], "", 1))
+		if !strings.HasPrefix(key, "merchants") {
+			key = listIndex.ReplaceAllString(key, "") // the list, not its element
+		}
 	}
 	return &KeyError{Key: key, Msg: msg}
 }

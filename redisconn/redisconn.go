@@ -6,6 +6,7 @@ package redisconn
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
@@ -84,3 +85,14 @@ func (c *Conn) Close() error {
 	}
 	return err
 }
+
+// clientLogger sends go-redis's own messages (a failed dial, a pool error)
+// to slog at debug level: the callers already report what failed, once.
+type clientLogger struct{ log *slog.Logger }
+
+func (l clientLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, fmt.Sprintf(format, v...), "component", "go-redis")
+}
+
+// SetLogger routes go-redis's process-wide logger to log.
+func SetLogger(log *slog.Logger) { redis.SetLogger(clientLogger{log}) }

@@ -109,22 +109,22 @@ func (g *Gateway) auth(h handler) http.HandlerFunc {
 
 // initiateRequest is the body of POST /api/qris/initiate.
 type initiateRequest struct {
-	Amount        json.Number `json:"amount"`
-	OrderID       string      `json:"order_id"`
-	CallbackURL   string      `json:"callback_url"`
-	CustomerName  string      `json:"customer_name"`
-	CustomerEmail string      `json:"customer_email"`
-	CustomerPhone string      `json:"customer_phone"`
-	Description   string      `json:"description"`
+	Amount        json.RawMessage `json:"amount"`
+	OrderID       string          `json:"order_id"`
+	CallbackURL   string          `json:"callback_url"`
+	CustomerName  string          `json:"customer_name"`
+	CustomerEmail string          `json:"customer_email"`
+	CustomerPhone string          `json:"customer_phone"`
+	Description   string          `json:"description"`
 }
 
 const maxTextField = 255
 
 func (req initiateRequest) validate() (int64, error) {
-	if req.Amount == "" {
+	if len(req.Amount) == 0 || string(req.Amount) == "null" {
 		return 0, apiutil.BadField("amount", "is required: a positive integer amount in IDR")
 	}
-	amount, err := strconv.ParseInt(req.Amount.String(), 10, 64)
+	amount, err := strconv.ParseInt(string(req.Amount), 10, 64) // a JSON string or fraction does not parse
 	if err != nil || amount <= 0 {
 		return 0, apiutil.BadField("amount", "must be a positive integer amount in IDR, got %s", req.Amount)
 	}

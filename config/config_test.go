@@ -1,0 +1,164 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func writeFile(t *testing.T, yaml string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "callbacksim.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestLoadDefaults(t *testing.T) {
+	cfg, err := Load(Options{Environ: []string{}})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if diff := cmp.Diff(Default(), cfg); diff != "" {
+		t.Errorf("defaults (-want +got):\n%s", diff)
+	}
+	want := []time.Duration{5 * time.Second, 30 * time.Second, 2 * time.Minute}
+	if diff := cmp.Diff(want, cfg.Providers.QRIS.Retry.Schedule); diff != "" {
+		t.Errorf("qris schedule (-want +got):\n%s", diff)
+	}
+	if got := cfg.Providers.Centili.StopCodes; len(got) != 1 || got[0] != 406 {
+		t.Errorf("centili stop codes = %v, want [406]", got)
+	}
+}
+
+func TestLoadPrecedence(t *testing.T) {
+	file := writeFile(t, `
+http:
+  addr: 127.0.0.1:9000
+time_scale: 0.5
+providers:
+  qris:
+    retry:
+      schedule: [1s, 2s]
+    stop_codes: [410]
+merchants:
+  - id: shop
+    qris: {token: shop-token, signing_secret: s3cret}
+`)
+	cfg, err := Load(Options{
+		File:      file,
+		Environ:   []string{"CALLBACKSIM_TIME_SCALE=0.25", "CALLBACKSIM_HTTP_ADDR=127.0.0.1:9001", "CALLBACKSIM_PROVIDERS_CENTILI_RETRY_SCHEDULE=1m,2m", "OTHER=1"},
+		Overrides: map[string]any{"http.addr": "127.0.0.1:9002"},
+	})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if cfg.HTTP.Addr != "127.0.0.1:9002" {
+		t.Errorf("http.addr = %q, want the flag's 127.0.0.1:9002", cfg.HTTP.Addr)
+	}
+	if cfg.TimeScale != 0.25 {
+		t.Errorf("time_scale = %v, want the environment's 0.25", cfg.TimeScale)
+	}
+	if diff := cmp.Diff([]time.Duration{time.Second, 2 * time.Second}, cfg.Providers.QRIS.Retry.Schedule); diff != "" {
+		t.Errorf("qris schedule from the file (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]time.Duration{time.Minute, 2 * time.Minute}, cfg.Providers.Centili.Retry.Schedule); diff != "" {
+		t.Errorf("centili schedule from the environment (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]int{410}, cfg.Providers.QRIS.StopCodes); diff != "" {
+		t.Errorf("qris stop codes (-want +got):\n%s", diff)
+	}
+	if len(cfg.Merchants) != 1 || cfg.Merchants[0].ID != "shop" || cfg.Merchants[0].QRIS.SigningSecret != "s3cret" || cfg.Merchants[0].CinetPay != nil {
+		t.Errorf("merchants = %+v, want the file's one merchant", cfg.Merchants)
+	}
+}
+
+func TestLoadRejects(t *testing.T) {
+	tests := []struct {
+		name    string
+		yaml    string
+		env     []string
+		wantKey string
+	}{
+		{"unknown top-level key", "timescale: 2\n", nil, "timescale"},
+		{"unknown nested key", "http:\n  adr: x\n", nil, "http.adr"},
+		{"unknown merchant key", "merchants:\n  - id: a\n    tokn: x\n", nil, "merchants[0]"},
+		{"negative time_scale", "time_scale: -1\n", nil, "time_scale"},
+		{"time_scale from env not a number", "", []string{"CALLBACKSIM_TIME_SCALE=fast"}, "time_scale"},
+		{"unparsable duration", "retention: forever\n", nil, "retention"},
+		{"unparsable schedule", "providers:\n  qris:\n    retry:\n      schedule: [5s, soon]\n", nil, "providers.qris.retry.schedule"},
+		{"negative delay", "providers:\n  qris:\n    retry:\n      schedule: [-5s]\n", nil, "providers.qris.retry.schedule"},
+		{"zero timeout", "providers:\n  centili:\n    timeout: 0s\n", nil, "providers.centili.timeout"},
+		{"stop code is a success code", "providers:\n  qris:\n    stop_codes: [200]\n", nil, "providers.qris.stop_codes"},
+		{"status out of range", "providers:\n  qris:\n    success_codes: [700]\n", nil, "providers.qris.success_codes"},
+		{"merchant without id", "merchants:\n  - qris: {token: t}\n", nil, "merchants[0].id"},
+		{"duplicate merchant id", "merchants:\n  - id: a\n  - id: a\n", nil, "merchants[1].id"},
+		{"duplicate qris tokens", "merchants:\n  - id: a\n    qris: {token: t}\n  - id: b\n    qris: {token: t}\n", nil, "merchants[1].qris.token"},
+		{"empty qris token", "merchants:\n  - id: a\n    qris: {token: ''}\n", nil, "merchants[0].qris.token"},
+		{"bad signing mode", "merchants:\n  - id: a\n    qris: {token: t, signing: rsa}\n", nil, "merchants[0].qris.signing"},
+		{"bad standard webhooks secret", "merchants:\n  - id: a\n    qris: {token: t, signing: standard-webhooks, signing_secret: plain}\n", nil, "merchants[0].qris.signing_secret"},
+		{"duplicate cinetpay apikey", "merchants:\n  - id: a\n    cinetpay: {apikey: k, site_id: '1', secret_key: s}\n  - id: b\n    cinetpay: {apikey: k, site_id: '2', secret_key: s}\n", nil, "merchants[1].cinetpay.apikey"},
+		{"bad centili algorithm", "merchants:\n  - id: a\n    centili: {service: s, signature_key: k, sign_algorithm: sha512, notification_url: 'http://x/'}\n", nil, "merchants[0].centili.sign_algorithm"},
+		{"relative notification url", "merchants:\n  - id: a\n    centili: {service: s, signature_key: k, notification_url: /centili}\n", nil, "merchants[0].centili.notification_url"},
+		{"bad redis url", "redis:\n  url: http://x\n", nil, "redis.url"},
+		{"bad redis mode", "redis:\n  mode: ring\n", nil, "redis.mode"},
+		{"cluster without addrs", "redis:\n  mode: cluster\n", nil, "redis.addrs"},
+		{"sentinel without master", "redis:\n  mode: sentinel\n  addrs: ['127.0.0.1:26379']\n", nil, "redis.master_name"},
+		{"bad log format", "log:\n  format: xml\n", nil, "log.format"},
+		{"bad log level", "log:\n  level: loud\n", nil, "log.level"},
+		{"zero concurrency", "worker:\n  concurrency: 0\n", nil, "worker.concurrency"},
+		{"bad http addr", "http:\n  addr: 8080\n", nil, "http.addr"},
+		{"malformed yaml", "http: [\n", nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(Options{File: writeFile(t, tt.yaml), Environ: tt.env})
+			if err == nil {
+				t.Fatal("Load succeeded, want an error")
+			}
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("error %v does not wrap ErrInvalid", err)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error is not one line: %q", err)
+			}
+			var ke *KeyError
+			if tt.wantKey == "" {
+				return
+			}
+			if !errors.As(err, &ke) || ke.Key != tt.wantKey {
+				t.Errorf("error %q names key %q, want %q", err, keyOf(ke), tt.wantKey)
+			}
+		})
+	}
+}
+
+func keyOf(ke *KeyError) string {
+	if ke == nil {
+		return "<none>"
+	}
+	return ke.Key
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load(Options{File: filepath.Join(t.TempDir(), "absent.yaml"), Environ: []string{}})
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Load(absent file) = %v, want an error wrapping os.ErrNotExist", err)
+	}
+}
+
+func TestExampleFileLoads(t *testing.T) {
+	cfg, err := Load(Options{File: filepath.Join("..", "callbacksim.example.yaml"), Environ: []string{}})
+	if err != nil {
+		t.Fatalf("the example configuration does not load: %v", err)
+	}
+	if diff := cmp.Diff(Default(), cfg); diff != "" {
+		t.Errorf("the example file should spell out the defaults (-want +got):\n%s", diff)
+	}
+}

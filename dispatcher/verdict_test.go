@@ -1,0 +1,68 @@
+package dispatcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"syscall"
+	"testing"
+
+	"github.com/callbacksim/callbacksim/egress"
+	"github.com/callbacksim/callbacksim/store"
+)
+
+func TestClassify(t *testing.T) {
+	qris := Classifier{SuccessCodes: []int{200}}
+	centili := Classifier{SuccessCodes: []int{200}, StopCodes: []int{406}}
+	lenient := Classifier{SuccessCodes: []int{200, 201, 202, 204}, StopCodes: []int{410}}
+	urlErr := func(err error) error { return &url.Error{Op: "Post", URL: "http://m.example/cb?secret=x", Err: err} }
+	opErr := func(err error) error { return &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", err)} }
+	tests := []struct {
+		name  string
+		c     Classifier
+		code  int
+		err   error
+		want  store.Outcome
+		kind  string
+		class string
+	}{
+		{"200 is delivered", qris, 200, nil, store.OutcomeDelivered, "", "2xx"},
+		{"201 is not a success code by default", qris, 201, nil, store.OutcomeRetry, "", "2xx"},
+		{"204 is not a success code for Centili", centili, 204, nil, store.OutcomeRetry, "", "2xx"},
+		{"configured 204 is delivered", lenient, 204, nil, store.OutcomeDelivered, "", "2xx"},
+		{"100 retries", qris, 100, nil, store.OutcomeRetry, "", "1xx"},
+		{"301 redirect retries", qris, 301, nil, store.OutcomeRetry, "", "3xx"},
+		{"302 redirect retries", qris, 302, nil, store.OutcomeRetry, "", "3xx"},
+		{"400 retries", qris, 400, nil, store.OutcomeRetry, "", "4xx"},
+		{"404 retries", qris, 404, nil, store.OutcomeRetry, "", "4xx"},
+		{"406 retries without a stop code", qris, 406, nil, store.OutcomeRetry, "", "4xx"},
+		{"406 is Centili's stop code", centili, 406, nil, store.OutcomeRejected, "", "4xx"},
+		{"configured 410 stops", lenient, 410, nil, store.OutcomeRejected, "", "4xx"},
+		{"429 retries", qris, 429, nil, store.OutcomeRetry, "", "4xx"},
+		{"500 retries", qris, 500, nil, store.OutcomeRetry, "", "5xx"},
+		{"503 retries", centili, 503, nil, store.OutcomeRetry, "", "5xx"},
+		{"599 retries", qris, 599, nil, store.OutcomeRetry, "", "5xx"},
+		{"context deadline is a timeout", qris, 0, urlErr(context.DeadlineExceeded), store.OutcomeRetry, KindTimeout, "timeout"},
+		{"i/o deadline is a timeout", qris, 0, urlErr(os.ErrDeadlineExceeded), store.OutcomeRetry, KindTimeout, "timeout"},
+		{"refused connection", qris, 0, urlErr(opErr(syscall.ECONNREFUSED)), store.OutcomeRetry, KindRefused, "network"},
+		{"reset connection", qris, 0, urlErr(opErr(syscall.ECONNRESET)), store.OutcomeRetry, KindReset, "network"},
+		{"connection closed before an answer", qris, 0, urlErr(io.EOF), store.OutcomeRetry, KindReset, "network"},
+		{"answer cut short", qris, 0, urlErr(io.ErrUnexpectedEOF), store.OutcomeRetry, KindReset, "network"},
+		{"name does not resolve", qris, 0, urlErr(&net.OpError{Op: "dial", Err: &net.DNSError{Err: "no such host", Name: "shop.invalid", IsNotFound: true}}), store.OutcomeRetry, KindDNS, "network"},
+		{"forbidden destination is not retried", qris, 0, urlErr(fmt.Errorf("dial: %w", egress.ErrBlocked)), store.OutcomeFailed, KindBlocked, "network"},
+		{"anything else is a network error", qris, 0, urlErr(errors.New("malformed HTTP response")), store.OutcomeRetry, KindNetwork, "network"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.c.Classify(tt.code, tt.err)
+			want := Verdict{Outcome: tt.want, Kind: tt.kind, CodeClass: tt.class}
+			if got != want {
+				t.Errorf("Classify(%d, %v) = %+v, want %+v", tt.code, tt.err, got, want)
+			}
+		})
+	}
+}
