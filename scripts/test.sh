@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs callbacksim's whole test suite on a fresh machine: installs what the
+# tests need (redis-server; chromium for the dashboard's browser test) when it
+# is missing, then vet, the race-enabled tests, and a short fuzzing pass.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v chromium >/dev/null || [ -n "${CHROME_PATH:-}" ] || need+=(chromium)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null; then
+    echo "scripts/test.sh: missing ${need[*]}; install them (apt-get install ${need[*]}) and run again" >&2
+    exit 1
+  fi
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+  echo "scripts/test.sh: installing ${need[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+echo "== go vet"
+go vet ./...
+echo "== go test -race"
+go test -race -count=1 -timeout 20m ./...
+if [ -x scripts/fuzz.sh ]; then
+  echo "== fuzz (short)"
+  scripts/fuzz.sh "${FUZZTIME:-10s}"
+fi
