@@ -69,6 +69,7 @@ func New(cfg config.Config, roles Roles, log *slog.Logger) (*App, error) {
 	a.store = store.New(conn.Client, cfg.Retention)
 	a.client = asynq.NewClientFromRedisClient(conn.Client)
 	a.inspect = asynq.NewInspectorFromRedisClient(conn.Client)
+	a.registry.MustRegister(metrics.NewQueueCollector(a.inspect, queue.Name))
 	q := queue.New(a.store, a.client, a.inspect)
 
 	opts := api.Options{Redis: conn, Gatherer: a.registry, Metrics: a.metrics, Log: log}
