@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -272,6 +273,9 @@ func TestComposeCallbacksimServicesRunValidCommandsAndConfig(t *testing.T) {
 		}
 		if cfg.Admin.Token == "" {
 			t.Errorf("%s has no admin token: a random one would differ between containers", name)
+		}
+		if grace, err := time.ParseDuration(s.StopGrace); err != nil || grace <= cfg.Worker.ShutdownTimeout {
+			t.Errorf("%s stop_grace_period = %q, want more than worker.shutdown_timeout (%s): in-flight attempts would be killed", name, s.StopGrace, cfg.Worker.ShutdownTimeout)
 		}
 		if cfg.Log.Format != "json" {
 			t.Errorf("%s log.format = %q, want json", name, cfg.Log.Format)

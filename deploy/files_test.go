@@ -53,6 +53,7 @@ type service struct {
 	ContainerName string               `yaml:"container_name"`
 	Command       []string             `yaml:"command"`
 	Restart       string               `yaml:"restart"`
+	StopGrace     string               `yaml:"stop_grace_period"`
 	Ports         []string             `yaml:"ports"`
 	Volumes       []string             `yaml:"volumes"`
 	Environment   map[string]string    `yaml:"environment"`
