@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -181,7 +182,17 @@ type asynqLogger struct{ log *slog.Logger }
 
 func (l asynqLogger) Debug(args ...any) { l.log.Debug(fmt.Sprint(args...), "component", "asynq") }
 func (l asynqLogger) Info(args ...any)  { l.log.Info(fmt.Sprint(args...), "component", "asynq") }
-func (l asynqLogger) Warn(args ...any)  { l.log.Warn(fmt.Sprint(args...), "component", "asynq") }
+
+// Warn logs asynq's warnings, but for the one it gives about every callback
+// that ends failed or rejected: the dispatcher logs that already, at info.
+func (l asynqLogger) Warn(args ...any) {
+	msg := fmt.Sprint(args...)
+	if strings.HasPrefix(msg, "Retry exhausted") {
+		l.log.Debug(msg, "component", "asynq")
+		return
+	}
+	l.log.Warn(msg, "component", "asynq")
+}
 func (l asynqLogger) Error(args ...any) { l.log.Error(fmt.Sprint(args...), "component", "asynq") }
 
 // Fatal logs and exits, as asynq's Logger contract requires.
