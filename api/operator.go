@@ -36,6 +36,7 @@ func (o *Operator) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/callbacks/{id}", o.auth(o.show))
 	mux.HandleFunc("POST /v1/callbacks/{id}/resend", o.auth(o.resend))
 	mux.HandleFunc("POST /v1/callbacks/{id}/retry-now", o.auth(o.retryNow))
+	mux.HandleFunc("POST /v1/callbacks/resend", o.auth(o.resendBulk))
 }
 
 // Authorized reports whether r carries the admin token.
@@ -136,6 +137,8 @@ func (o *Operator) retryNow(w http.ResponseWriter, r *http.Request) error {
 		return apiutil.Errorf(http.StatusNotFound, "no callback %q", id)
 	case errors.Is(err, queue.ErrNotScheduled):
 		return apiutil.Errorf(http.StatusConflict, "callback %q has no scheduled attempt to run now", id)
+	case errors.Is(err, queue.ErrBusy):
+		return apiutil.Errorf(http.StatusConflict, "an attempt of callback %q is running; try again in a moment", id)
 	case err != nil:
 		return err
 	}
