@@ -295,7 +295,7 @@ func TestBulkResendByFilter(t *testing.T) {
 	now := time.Now().UTC()
 	since, until := now.Add(-time.Hour), now.Add(time.Minute)
 	failed := seed(t, st, 1200, merchant.URL, store.StatusFailed, now.Add(-30*time.Minute))
-	seed(t, st, 5, merchant.URL, store.StatusFailed, now.Add(-2*time.Hour))        // before since
+	seed(t, st, 5, merchant.URL, store.StatusFailed, now.Add(-2*time.Hour))       // before since
 	seed(t, st, 7, merchant.URL, store.StatusDelivered, now.Add(-10*time.Minute)) // another status
 
 	// While the bulk resend runs, other API requests keep being answered.
