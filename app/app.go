@@ -31,6 +31,7 @@ import (
 	"github.com/callbacksim/callbacksim/redisconn"
 	"github.com/callbacksim/callbacksim/scheduler"
 	"github.com/callbacksim/callbacksim/store"
+	"github.com/callbacksim/callbacksim/web"
 )
 
 // Roles says what a process does: serve the API, deliver callbacks, or both.
@@ -78,6 +79,7 @@ func New(cfg config.Config, roles Roles, log *slog.Logger) (*App, error) {
 		opts.Mount = append(opts.Mount,
 			qris.New(cfg, a.store, q, a.metrics),
 			api.NewOperator(cfg.Admin.Token, a.store, q),
+			web.New(cfg.Admin.Token),
 		)
 	}
 	a.handler = api.NewHandler(opts)
