@@ -99,7 +99,11 @@ func writePage(w http.ResponseWriter, status int, v checkoutView) {
 // writePageError answers an error as an HTML page.
 func writePageError(w http.ResponseWriter, err error) {
 	e := apiutil.AsError(err)
-	writePage(w, e.Status, checkoutView{Title: http.StatusText(e.Status), Error: e.Message})
+	msg := e.Message
+	if e.Field != "" {
+		msg = e.Field + " " + msg
+	}
+	writePage(w, e.Status, checkoutView{Title: http.StatusText(e.Status), Error: msg})
 }
 
 func pageView(p Payment) checkoutView {
