@@ -21,6 +21,7 @@ func TestCinetPayNotificationVerifiesWithTheMerchantsSecret(t *testing.T) {
 	sim := simtest.Start(t)
 
 	t.Run("right secret: ping, then a genuine form", func(t *testing.T) {
+		sim := sim.With(t)
 		m := newMerchant(t, secretKey, nil)
 		initiate(t, sim, initBody("TX-OK", m.URL))
 		id := simulate(t, sim, "TX-OK", "ACCEPTED")
@@ -74,6 +75,7 @@ func TestCinetPayNotificationVerifiesWithTheMerchantsSecret(t *testing.T) {
 	})
 
 	t.Run("wrong secret: the merchant's check fails", func(t *testing.T) {
+		sim := sim.With(t)
 		m := newMerchant(t, "not-the-secret", nil)
 		initiate(t, sim, initBody("TX-FORGED", m.URL))
 		id := simulate(t, sim, "TX-FORGED", "ACCEPTED")

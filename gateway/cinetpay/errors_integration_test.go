@@ -86,22 +86,27 @@ func TestCinetPayInitErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			sim := sim.With(t)
 			wantCinetPayError(t, post(t, sim, "/v2/payment", tt.body), tt.status, tt.code, tt.message, tt.inDescription)
 		})
 	}
 	t.Run("form with missing fields", func(t *testing.T) {
+		sim := sim.With(t)
 		a := postForm(t, sim, "/v2/payment", url.Values{"apikey": {apikey}, "amount": {"100"}})
 		wantCinetPayError(t, a, 400, "608", "MINIMUM_REQUIRED_FIELDS", "site_id, transaction_id, currency")
 	})
 	t.Run("malformed form", func(t *testing.T) {
+		sim := sim.With(t)
 		a := post(t, sim, "/v2/payment", "apikey=%zz", "Content-Type", "application/x-www-form-urlencoded")
 		wantCinetPayError(t, a, 400, "608", "MINIMUM_REQUIRED_FIELDS", "form")
 	})
 	t.Run("multipart without boundary", func(t *testing.T) {
+		sim := sim.With(t)
 		a := post(t, sim, "/v2/payment", "x", "Content-Type", "multipart/form-data")
 		wantCinetPayError(t, a, 400, "608", "MINIMUM_REQUIRED_FIELDS", "boundary")
 	})
 	t.Run("GET", func(t *testing.T) {
+		sim := sim.With(t)
 		r := sim.Do(http.MethodGet, "/v2/payment", nil)
 		a := cinetPayAnswer{Status: r.Status, Raw: r.Body}
 		r.JSON(t, &a.Map)
@@ -128,6 +133,7 @@ func TestCinetPayCheckErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			sim := sim.With(t)
 			wantCinetPayError(t, post(t, sim, "/v2/payment/check", tt.body), tt.status, tt.code, tt.message, tt.inDescription)
 		})
 	}
@@ -178,6 +184,7 @@ func TestCinetPaySimulateErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			sim := sim.With(t)
 			r := sim.Do(http.MethodPost, "/v2/simulate", tt.body)
 			var e struct {
 				Error string `json:"error"`
