@@ -77,7 +77,7 @@ func New(cfg config.Config, roles Roles, log *slog.Logger) (*App, error) {
 		opts.Mount = append(opts.Mount,
 			qris.New(cfg, a.store, q, a.metrics),
 			cinetpay.New(cfg, a.store, q, a.metrics),
-			centili.New(cfg, a.store, q),
+			centili.New(cfg, a.store, q, a.metrics),
 			api.NewOperator(cfg.Admin.Token, a.store, q),
 		)
 	}

@@ -40,7 +40,7 @@ func TestCinetPayFieldCase(t *testing.T) {
 			if err := os.WriteFile(file, []byte(tc.yaml), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			env := append([]string{}, tc.env...)
+			env := append([]string{}, tc.env...) // never nil: nil means os.Environ()
 			cfg, err := config.Load(config.Options{File: file, Environ: env})
 			if tc.wantErrKey != "" {
 				var kerr *config.KeyError

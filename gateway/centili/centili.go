@@ -23,6 +23,7 @@ import (
 
 	"github.com/callbacksim/callbacksim/apiutil"
 	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/metrics"
 	"github.com/callbacksim/callbacksim/payloads"
 	"github.com/callbacksim/callbacksim/queue"
 	"github.com/callbacksim/callbacksim/scenario"
@@ -64,14 +65,15 @@ type Gateway struct {
 	merchants map[string]config.Merchant // by service
 	store     *store.Store
 	queue     *queue.Queue
+	metrics   *metrics.Metrics
 	timeScale float64
 	now       func() time.Time
 }
 
 // New returns the Centili gateway of the merchants in cfg that have a
 // Centili block.
-func New(cfg config.Config, st *store.Store, q *queue.Queue) *Gateway {
-	g := &Gateway{merchants: map[string]config.Merchant{}, store: st, queue: q, timeScale: cfg.TimeScale, now: time.Now}
+func New(cfg config.Config, st *store.Store, q *queue.Queue, m *metrics.Metrics) *Gateway {
+	g := &Gateway{merchants: map[string]config.Merchant{}, store: st, queue: q, metrics: m, timeScale: cfg.TimeScale, now: time.Now}
 	for _, m := range cfg.Merchants {
 		if m.Centili != nil {
 			g.merchants[m.Centili.Service] = m
@@ -172,6 +174,9 @@ func (g *Gateway) simulateErr(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
+	if req.EventType != EventOptOut { // every other event is a charge
+		g.metrics.PaymentsInitiated.WithLabelValues(config.Centili).Inc()
+	}
 	apiutil.WriteJSON(w, http.StatusAccepted, simulateAnswer{
 		CallbackID: cb.ID, TransactionID: params["transactionid"], SubscriptionID: params["subscriptionid"],
 	})
@@ -204,6 +209,9 @@ var (
 
 const maxText = 255
 
+// field is a request field by name, for checks in a stable order.
+type field struct{ name, value string }
+
 // validate checks the fields as given, and fills the event type and the
 // error message.
 func (req *simulateRequest) validate() error {
@@ -227,9 +235,9 @@ func (req *simulateRequest) validate() error {
 		req.ErrorMessage = "TRANSACTION_CANCELED_BY_USER"
 	}
 	if req.EventType == EventOneOff {
-		for field, v := range map[string]string{"subscriptionid": string(req.SubscriptionID), "interval": req.Interval, "opt_in_channel": req.OptInChannel} {
-			if v != "" {
-				return apiutil.BadField(field, "is only for subscription events (event_type opt_in, recurring_billing or opt_out)")
+		for _, f := range [...]field{{"subscriptionid", string(req.SubscriptionID)}, {"interval", req.Interval}, {"opt_in_channel", req.OptInChannel}} {
+			if f.value != "" {
+				return apiutil.BadField(f.name, "is only for subscription events (event_type opt_in, recurring_billing or opt_out)")
 			}
 		}
 	} else if req.EventType != EventOptIn && req.SubscriptionID == "" {
@@ -244,13 +252,13 @@ func (req *simulateRequest) validate() error {
 	if req.Reference != "" && req.ClientID != "" {
 		return apiutil.BadField("clientid", "send reference or clientid (the name some services use for it), not both")
 	}
-	for field, v := range map[string]string{
-		"transactionid": string(req.TransactionID), "reference": string(req.Reference), "clientid": string(req.ClientID),
-		"userid": string(req.UserID), "subscriptionid": string(req.SubscriptionID), "originalmessage": req.OriginalMessage,
-		"momessage": req.MOMessage, "shortcode": string(req.Shortcode),
+	for _, f := range [...]field{
+		{"transactionid", string(req.TransactionID)}, {"reference", string(req.Reference)}, {"clientid", string(req.ClientID)},
+		{"userid", string(req.UserID)}, {"subscriptionid", string(req.SubscriptionID)}, {"originalmessage", req.OriginalMessage},
+		{"momessage", req.MOMessage}, {"shortcode", string(req.Shortcode)},
 	} {
-		if utf8.RuneCountInString(v) > maxText || !printable(v) {
-			return apiutil.BadField(field, "must be printable text of at most %d characters", maxText)
+		if utf8.RuneCountInString(f.value) > maxText || !printable(f.value) {
+			return apiutil.BadField(f.name, "must be printable text of at most %d characters", maxText)
 		}
 	}
 	if err := req.Scenario.Validate(); err != nil {

@@ -166,14 +166,14 @@ func (p *Payment) validate() error {
 	if n := utf8.RuneCountInString(p.TransactionID); n > maxTransactionID || !printable(p.TransactionID) {
 		return badField("transaction_id", "must be 1 to %d printable characters", maxTransactionID)
 	}
-	for name, v := range map[string]string{"description": p.Description, "metadata": deref(p.Metadata)} {
-		if utf8.RuneCountInString(v) > maxText || !utf8.ValidString(v) {
-			return badField(name, "must be valid UTF-8 of at most %d characters", maxText)
+	for _, f := range [...]struct{ name, v string }{{"description", p.Description}, {"metadata", deref(p.Metadata)}} {
+		if utf8.RuneCountInString(f.v) > maxText || !utf8.ValidString(f.v) {
+			return badField(f.name, "must be valid UTF-8 of at most %d characters", maxText)
 		}
 	}
-	for name, u := range map[string]string{"notify_url": p.NotifyURL, "return_url": p.ReturnURL} {
-		if err := config.CheckCallbackURL(u); err != nil || len(u) > 2048 {
-			return badField(name, "must be an absolute http or https URL of at most 2048 bytes")
+	for _, f := range [...]struct{ name, v string }{{"notify_url", p.NotifyURL}, {"return_url", p.ReturnURL}} {
+		if err := config.CheckCallbackURL(f.v); err != nil || len(f.v) > 2048 {
+			return badField(f.name, "must be an absolute http or https URL of at most 2048 bytes")
 		}
 	}
 	return nil
