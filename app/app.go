@@ -25,6 +25,8 @@ import (
 	"github.com/callbacksim/callbacksim/dispatcher"
 	"github.com/callbacksim/callbacksim/egress"
 	"github.com/callbacksim/callbacksim/gateway"
+	"github.com/callbacksim/callbacksim/gateway/centili"
+	"github.com/callbacksim/callbacksim/gateway/cinetpay"
 	"github.com/callbacksim/callbacksim/gateway/qris"
 	"github.com/callbacksim/callbacksim/metrics"
 	"github.com/callbacksim/callbacksim/queue"
@@ -78,6 +80,8 @@ func New(cfg config.Config, roles Roles, log *slog.Logger) (*App, error) {
 	if roles.API {
 		opts.Mount = append(opts.Mount,
 			qris.New(cfg, a.store, q, a.metrics),
+			cinetpay.New(cfg, a.store, q, a.metrics),
+			centili.New(cfg, a.store, q, a.metrics),
 			api.NewOperator(cfg.Admin.Token, a.store, q),
 			web.New(cfg.Admin.Token),
 		)
