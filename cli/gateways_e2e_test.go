@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -262,5 +263,43 @@ func TestTriggerCentiliRejectedEndToEnd(t *testing.T) {
 	}
 	if !strings.Contains(errOut, "ended rejected") {
 		t.Errorf("stderr = %q, want it to say the callback was rejected", errOut)
+	}
+}
+
+// TestMerchantStopsWithAConnectionHeldOpen: a gateway's HTTP client may
+// open a connection it never uses (two requests at once, one dial too
+// many). Stopping the merchant drops it and exits 0.
+func TestMerchantStopsWithAConnectionHeldOpen(t *testing.T) {
+	prev := merchantGrace
+	merchantGrace = 100 * time.Millisecond
+	t.Cleanup(func() { merchantGrace = prev })
+	ctx, cancel := context.WithCancel(context.Background())
+	prevCtx := merchantContext
+	merchantContext = func(context.Context) (context.Context, context.CancelFunc) { return context.WithCancel(ctx) }
+	t.Cleanup(func() { merchantContext = prevCtx })
+	out := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() { done <- Run([]string{"merchant", "--addr", "127.0.0.1:0", "--check=false"}, out, out) }()
+	var base string
+	simtest.Eventually(t, 5*time.Second, func() bool {
+		m := listening.FindStringSubmatch(out.String())
+		if m != nil {
+			base = m[1]
+		}
+		return m != nil
+	}, func() string { return "the merchant to say where it listens; it printed: " + out.String() })
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	cancel()
+	select {
+	case code := <-done:
+		if code != ExitOK {
+			t.Errorf("merchant exit %d, want 0:\n%s", code, out)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("merchant did not stop")
 	}
 }
