@@ -117,10 +117,12 @@ func (a *App) Embedded() bool { return a.conn.Embedded() }
 // Run serves until ctx ends, then stops taking work, lets in-flight
 // attempts finish (within worker.shutdown_timeout) and returns.
 func (a *App) Run(ctx context.Context) error {
+	var sender *dispatcher.Sender
 	if a.server != nil {
+		sender = dispatcher.NewSender(egress.Policy{AllowPrivate: a.cfg.Egress.AllowPrivate})
 		d := dispatcher.New(dispatcher.Options{
 			Store: a.store, Providers: gateway.NewRegistry(a.cfg),
-			Sender:  dispatcher.NewSender(egress.Policy{AllowPrivate: a.cfg.Egress.AllowPrivate}),
+			Sender:  sender,
 			Metrics: a.metrics, Log: a.log,
 		})
 		if err := a.server.Start(d); err != nil {
@@ -146,6 +148,7 @@ func (a *App) Run(ctx context.Context) error {
 	_ = srv.Shutdown(shutdownCtx)
 	if a.server != nil {
 		a.server.Shutdown() // waits for in-flight attempts, up to ShutdownTimeout
+		sender.CloseIdleConnections()
 	}
 	a.close()
 	if errors.Is(err, http.ErrServerClosed) {

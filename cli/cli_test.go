@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
@@ -99,8 +98,9 @@ func TestTriggerQRISFollowsUntilDelivered(t *testing.T) {
 		t.Errorf("callback %s: %s with %d attempts, want delivered with 2", cb.ID, cb.Status, len(cb.Attempts))
 	}
 	// The merchant saw valid signatures on both deliveries.
-	if got := printed.String(); strings.Count(got, "signature valid") != 2 || !strings.Contains(got, match[1]) {
-		t.Errorf("merchant printed:\n%s\nwant two lines with a valid signature for %s", got, match[1])
+	lines := merchantLines(t, printed, match[1], 2)
+	if len(lines) != 2 || !strings.Contains(lines[0], "signature valid") || !strings.Contains(lines[1], "signature valid") {
+		t.Errorf("merchant printed:\n%s\nwant two lines with a valid signature for %s", printed, match[1])
 	}
 }
 
@@ -138,7 +138,7 @@ func TestTriggerDuplicatesAndNoFollow(t *testing.T) {
 		t.Errorf("output shows %d duplicates, want 2:\n%s", n, out)
 	}
 	id := callbackID.FindStringSubmatch(out)[1]
-	if n := strings.Count(printed.String(), id); n != 3 {
+	if n := len(merchantLines(t, printed, id, 3)); n != 3 {
 		t.Errorf("merchant saw %s %d times, want 3 (same X-Callback-Id each time):\n%s", id, n, printed)
 	}
 
@@ -163,6 +163,7 @@ func TestTriggerUsageErrors(t *testing.T) {
 		{"relative --url", []string{"trigger", "qris", "--url", "/cb"}, ExitUsage},
 		{"bad status", []string{"trigger", "qris", "--url", "http://x.test/", "--status", "ACCEPTED"}, ExitUsage},
 		{"qris out of order", []string{"trigger", "qris", "--url", "http://x.test/", "--out-of-order"}, ExitUsage},
+		{"cinetpay out of order with no final status", []string{"trigger", "cinetpay", "--url", "http://x.test/", "--status", "waiting_for_customer", "--out-of-order"}, ExitUsage},
 		{"centili with --url", []string{"trigger", "centili", "--url", "http://x.test/"}, ExitUsage},
 		{"unknown flag", []string{"trigger", "qris", "--colour"}, ExitUsage},
 		{"server refuses the scenario (400)", []string{"trigger", "qris", "--url", "http://x.test/", "--delay", "48h"}, ExitUsage},
@@ -339,47 +340,17 @@ func TestCallbacksCommands(t *testing.T) {
 // script, and delivers a signed QRIS callback to it from a simulator.
 func TestMerchantCommand(t *testing.T) {
 	sim := startSim(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	merchantContext = func(parent context.Context) (context.Context, context.CancelFunc) { return ctx, cancel }
-	t.Cleanup(func() {
-		merchantContext = func(parent context.Context) (context.Context, context.CancelFunc) {
-			return context.WithCancel(parent)
-		}
-	})
-	out := &syncBuffer{}
-	done := make(chan int, 1)
-	go func() {
-		done <- Run([]string{"merchant", "--addr", "127.0.0.1:0", "--script", "500,200", "--qris-secret", qrisSecret}, out, out)
-	}()
-	listening := regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)`)
-	var base string
-	simtest.Eventually(t, 5*time.Second, func() bool {
-		m := listening.FindStringSubmatch(out.String())
-		if m != nil {
-			base = m[1]
-		}
-		return m != nil
-	}, func() string { return "the merchant to say where it listens; it printed: " + out.String() })
-
+	base, out := runMerchant(t, "--script", "500,200", "--qris-secret", qrisSecret)
 	code, stdout, errOut := run(t, admin(sim, "trigger", "qris", "--url", base+"/qris")...)
 	if code != ExitOK {
 		t.Fatalf("trigger: exit %d\n%s\n%s", code, stdout, errOut)
 	}
 	id := callbackID.FindStringSubmatch(stdout)[1]
-	printed := out.String()
+	printed := strings.Join(merchantLines(t, out, id, 2), "\n")
 	for _, want := range []string{"qris", id, "signature valid", "answered 500", "answered 200", "order_id=CLI-"} {
 		if !strings.Contains(printed, want) {
 			t.Errorf("merchant output does not say %q:\n%s", want, printed)
 		}
-	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != ExitOK {
-			t.Errorf("merchant exit %d, want 0", code)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("merchant did not stop")
 	}
 }
 

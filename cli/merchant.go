@@ -26,6 +26,10 @@ var merchantContext = func(parent context.Context) (context.Context, context.Can
 	return signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
 }
 
+// merchantGrace is how long a stopping merchant waits for the answers in
+// progress before it drops them.
+var merchantGrace = 5 * time.Second
+
 // merchantFlags are the flags of callbacksim merchant.
 type merchantFlags struct {
 	addr, file, merchantID string
@@ -194,9 +198,13 @@ func (mf *merchantFlags) serve(cmd *cobra.Command, opts merchant.Options) error 
 	select {
 	case err = <-served:
 	case <-ctx.Done():
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		shutdown, cancel := context.WithTimeout(context.Background(), merchantGrace)
 		defer cancel()
-		err = srv.Shutdown(shutdown)
+		if err = srv.Shutdown(shutdown); errors.Is(err, context.DeadlineExceeded) {
+			// Answers still held by --delay, or connections a gateway
+			// opened and never used: a stopped merchant drops them.
+			err = srv.Close()
+		}
 	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil

@@ -90,7 +90,7 @@ With --follow=false it exits 0 once the callback is queued.`,
 	f.StringVar(&tf.service, "service", "demo-service", "the merchant's Centili service (API key)")
 	f.DurationVar(&tf.delay, "delay", 0, "scenario: hold the first attempt this long (before time_scale)")
 	f.IntVar(&tf.duplicates, "duplicates", 0, "scenario: send the same notification this many extra times (same X-Callback-Id)")
-	f.BoolVar(&tf.outOfOrder, "out-of-order", false, "scenario: deliver the payment's successive notifications in reverse (cinetpay)")
+	f.BoolVar(&tf.outOfOrder, "out-of-order", false, "scenario: deliver the payment's successive notifications in reverse (cinetpay: the final status first, then WAITING_FOR_CUSTOMER)")
 	f.BoolVar(&tf.follow, "follow", true, "follow the callback's attempts until it ends (needs the admin token)")
 	f.DurationVar(&tf.poll, "poll", 250*time.Millisecond, "how often to look at the callback while following")
 	f.DurationVar(&tf.timeout, "timeout", 0, "give up following after this long (0: never)")
@@ -210,6 +210,9 @@ func (tf *triggerFlags) check(provider string, statuses []string) error {
 		if tf.outOfOrder {
 			return fmt.Errorf("--out-of-order applies to gateways that send several notifications per payment (cinetpay)")
 		}
+	}
+	if provider == config.CinetPay && tf.outOfOrder && tf.status == "WAITING_FOR_CUSTOMER" {
+		return fmt.Errorf("--out-of-order sends the final status before WAITING_FOR_CUSTOMER: give --status ACCEPTED or REFUSED with it")
 	}
 	if provider == config.QRIS && tf.outOfOrder {
 		return fmt.Errorf("--out-of-order applies to gateways that send several notifications per payment (cinetpay); QRIS sends one")

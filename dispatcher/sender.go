@@ -52,6 +52,10 @@ func NewSender(policy egress.Policy) *Sender {
 	}}
 }
 
+// CloseIdleConnections closes the kept-alive connections to merchants, so
+// that their servers see them end when the simulator stops.
+func (s *Sender) CloseIdleConnections() { s.client.CloseIdleConnections() }
+
 // Result is what came back from an attempt's requests.
 type Result struct {
 	exchanges []exchange

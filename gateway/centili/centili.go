@@ -261,13 +261,8 @@ func (req *simulateRequest) validate() error {
 			return apiutil.BadField(f.name, "must be printable text of at most %d characters", maxText)
 		}
 	}
-	if err := req.Scenario.Validate(); err != nil {
-		return err
-	}
-	if req.Scenario.OutOfOrder {
-		return apiutil.BadField("scenario.out_of_order", "is not supported for centili yet")
-	}
-	return nil
+	// One notification per simulate: out_of_order has no order to reverse.
+	return req.Scenario.ValidateFor(false)
 }
 
 func printable(s string) bool {

@@ -76,11 +76,12 @@ func (req simulateRequest) outcome() (outcome, error) {
 	if o.PhonePrefix != "" && (!digits.MatchString(o.PhonePrefix) || len(o.PhonePrefix) > 4) {
 		return o, apiutil.BadField("phone_prefix", "must be a country calling code of 1 to 4 digits, e.g. 225")
 	}
-	if err := o.Scenario.Validate(); err != nil {
+	if err := o.Scenario.ValidateFor(true); err != nil {
 		return o, err
 	}
-	if o.Scenario.OutOfOrder {
-		return o, apiutil.BadField("scenario.out_of_order", "is not supported for cinetpay yet")
+	if o.Scenario.OutOfOrder && o.Status == StatusWaiting {
+		return o, apiutil.BadField("scenario.out_of_order",
+			"reverses a payment's WAITING_FOR_CUSTOMER notification and its final one: simulate status ACCEPTED or REFUSED with it")
 	}
 	return o, nil
 }
@@ -118,12 +119,27 @@ func (g *Gateway) simulateErr(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	id, err := g.transition(r.Context(), m, key, o)
+	queued, err := g.transition(r.Context(), m, key, o)
 	if err != nil {
 		return err
 	}
-	apiutil.WriteJSON(w, http.StatusAccepted, map[string]string{"callback_id": id})
+	apiutil.WriteJSON(w, http.StatusAccepted, simulateAnswer{CallbackID: queued.main, CallbackIDs: queued.delivery})
 	return nil
+}
+
+// simulateAnswer is the 202 answer of POST /v2/simulate.
+type simulateAnswer struct {
+	// CallbackID is the notification of the status asked for.
+	CallbackID string `json:"callback_id"`
+	// CallbackIDs are all the notifications queued, in delivery order: with
+	// out_of_order, the final status first, then WAITING_FOR_CUSTOMER.
+	CallbackIDs []string `json:"callback_ids"`
+}
+
+// queued are the notifications a status change queued.
+type queued struct {
+	main     string   // the notification of the status asked for
+	delivery []string // every one, in delivery order
 }
 
 // finalError: a status change asked of a payment whose status is final.
@@ -135,13 +151,21 @@ func (e *finalError) Error() string {
 }
 
 // transition moves the payment under key to the outcome's status and
-// queues the notification of that change. It returns the callback id.
-func (g *Gateway) transition(ctx context.Context, m config.Merchant, key string, o outcome) (string, error) {
+// queues the notification of that change. With the out_of_order scenario, a
+// final status reached straight from pending also queues the
+// WAITING_FOR_CUSTOMER notification a push-confirmed payment sends before
+// it, and the final one is delivered first; the payment's status (what the
+// check API answers) is the final one from the start.
+func (g *Gateway) transition(ctx context.Context, m config.Merchant, key string, o outcome) (queued, error) {
 	now := g.now().UTC()
-	cb := &store.Callback{
-		ID: store.NewID(), Provider: config.CinetPay, MerchantID: m.ID, Event: o.Status,
-		Method: http.MethodPost, CreatedAt: now,
+	callback := func(event string) *store.Callback {
+		return &store.Callback{
+			ID: store.NewID(), Provider: config.CinetPay, MerchantID: m.ID, Event: event,
+			Method: http.MethodPost, CreatedAt: now,
+		}
 	}
+	final := callback(o.Status)
+	var waiting *store.Callback
 	var p, prev Payment
 	err := g.store.UpdatePayment(ctx, key, func(old []byte) ([]byte, error) {
 		var err error
@@ -153,27 +177,48 @@ func (g *Gateway) transition(ctx context.Context, m config.Merchant, key string,
 		}
 		prev = p
 		prev.CallbackIDs = slices.Clone(p.CallbackIDs)
+		waiting = nil
+		if o.Scenario.OutOfOrder && p.Status == StatusPending {
+			waiting = callback(StatusWaiting)
+			p.CallbackIDs = append(p.CallbackIDs, waiting.ID)
+		}
 		p.apply(o, now)
-		p.CallbackIDs = append(p.CallbackIDs, cb.ID)
+		p.CallbackIDs = append(p.CallbackIDs, final.ID)
 		return json.Marshal(p)
 	})
 	var fe *finalError
 	switch {
 	case errors.As(err, &fe):
-		return "", &apiutil.Error{Status: http.StatusConflict, Field: "status", Message: fe.Error()}
+		return queued{}, &apiutil.Error{Status: http.StatusConflict, Field: "status", Message: fe.Error()}
 	case err != nil:
-		return "", err
+		return queued{}, err
 	}
-	payload, err := json.Marshal(payloads.CinetPayNotification{Fields: g.fields(p)})
-	if err != nil {
-		return "", fmt.Errorf("cinetpay: encode notification: %w", err)
+	// The notifications in the order the gateway produces them.
+	var cbs []*store.Callback
+	if waiting != nil {
+		cbs = append(cbs, waiting)
 	}
-	cb.URL, cb.Reference, cb.Payload = p.NotifyURL, p.TransactionID, payload
-	if err := g.queue.Submit(ctx, cb, o.Scenario.HeldFor(g.timeScale), o.Scenario.Duplicates); err != nil {
-		g.revert(key, cb.ID, prev)
-		return "", err
+	cbs = append(cbs, final)
+	for _, cb := range cbs {
+		payload, err := json.Marshal(payloads.CinetPayNotification{Fields: g.fields(p, cb.Event)})
+		if err != nil {
+			return queued{}, fmt.Errorf("cinetpay: encode notification: %w", err)
+		}
+		cb.URL, cb.Reference, cb.Payload = p.NotifyURL, p.TransactionID, payload
 	}
-	return cb.ID, nil
+	plan := o.Scenario.Plan(g.timeScale)
+	if err := g.queue.SubmitSequence(ctx, cbs, plan); err != nil {
+		g.revert(key, final.ID, prev)
+		return queued{}, err
+	}
+	q := queued{main: final.ID}
+	for _, cb := range cbs {
+		q.delivery = append(q.delivery, cb.ID)
+	}
+	if plan.OutOfOrder {
+		slices.Reverse(q.delivery)
+	}
+	return q, nil
 }
 
 // apply moves the payment to the outcome's status at now.
@@ -214,10 +259,11 @@ func (g *Gateway) revert(key, callbackID string, prev Payment) {
 	})
 }
 
-// fields are the notification's form fields for the payment as it stands.
-func (g *Gateway) fields(p Payment) payloads.CinetPayFields {
+// fields are the form fields of the payment's notification of status: the
+// payment as it stands, telling that status.
+func (g *Gateway) fields(p Payment, status string) payloads.CinetPayFields {
 	msg := messages[CodeSuccess]
-	switch p.Status {
+	switch status {
 	case StatusWaiting:
 		msg = messages[CodeWaitingValidate]
 	case StatusRefused:

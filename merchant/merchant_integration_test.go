@@ -1,0 +1,136 @@
+package merchant_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/callbacksim/callbacksim/internal/simtest"
+	"github.com/callbacksim/callbacksim/merchant"
+	"github.com/callbacksim/callbacksim/store"
+)
+
+// The sample merchant against a real simulator: CinetPay notifications are
+// verified with the demo merchant's secret key, and the merchant asks the
+// simulator's own check API for the truth.
+
+// cinetpayPayment initialises a CinetPay payment notifying notifyURL and
+// simulates status; it returns the callback id.
+func cinetpayPayment(t *testing.T, sim *simtest.Sim, transactionID, notifyURL, status string) string {
+	t.Helper()
+	r := sim.Do(http.MethodPost, "/v2/payment", map[string]any{
+		"apikey": "demo-apikey", "site_id": "445160", "transaction_id": transactionID, "amount": 250, "currency": "XOF",
+		"description": "Order " + transactionID, "notify_url": notifyURL, "return_url": "https://shop.example/", "channels": "ALL",
+	})
+	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), `"code":"201"`) {
+		t.Fatalf("init %s: %d %s", transactionID, r.Status, r.Body)
+	}
+	r = sim.Do(http.MethodPost, "/v2/simulate", map[string]any{
+		"apikey": "demo-apikey", "site_id": "445160", "transaction_id": transactionID, "status": status,
+	})
+	var ans struct {
+		CallbackID string `json:"callback_id"`
+	}
+	r.JSON(t, &ans)
+	if r.Status != http.StatusAccepted || ans.CallbackID == "" {
+		t.Fatalf("simulate %s: %d %s", transactionID, r.Status, r.Body)
+	}
+	return ans.CallbackID
+}
+
+// linesOf returns the lines printed about callback id.
+func linesOf(t *testing.T, out *syncBuffer, id string) []merchant.Line {
+	t.Helper()
+	var got []merchant.Line
+	for _, l := range out.lines(t) {
+		if l.CallbackID == id {
+			got = append(got, l)
+		}
+	}
+	return got
+}
+
+// waitNotifications waits until the merchant has printed n notification
+// lines about callback id (it prints once it has answered, so a line can
+// come just after the simulator recorded the attempt) and returns them.
+func waitNotifications(t *testing.T, out *syncBuffer, id string, n int) []merchant.Line {
+	t.Helper()
+	var got []merchant.Line
+	simtest.Eventually(t, 5*time.Second, func() bool {
+		got = got[:0]
+		for _, l := range linesOf(t, out, id) {
+			if l.Kind == "notification" {
+				got = append(got, l)
+			}
+		}
+		return len(got) >= n
+	}, func() string { return fmt.Sprintf("%d notification lines about %s, got %d", n, id, len(got)) })
+	return got
+}
+
+func TestMerchantCinetPayAgainstTheSimulator(t *testing.T) {
+	sim := simtest.Start(t)
+	demo := merchant.Options{
+		CinetPaySecret: "demo-secret", CinetPayAPIKey: "demo-apikey", CinetPaySiteID: "445160", API: sim.URL, JSON: true,
+	}
+
+	t.Run("x-token verified, check API's status printed", func(t *testing.T) {
+		sim := sim.With(t)
+		srv, out := start(t, demo)
+		for _, tt := range []struct{ tx, status, code, message string }{
+			{"TX-M-OK", "ACCEPTED", "00", "SUCCES"},
+			{"TX-M-WAIT", "WAITING_FOR_CUSTOMER", "623", "WAITING_CUSTOMER_TO_VALIDATE"},
+			{"TX-M-NO", "REFUSED", "627", "TRANSACTION_CANCEL"},
+		} {
+			id := cinetpayPayment(t, sim, tt.tx, srv.URL+"/cinetpay", tt.status)
+			sim.WaitStatus(id, store.StatusDelivered, 10*time.Second)
+			waitNotifications(t, out, id, 1)
+			lines := linesOf(t, out, id)
+			if len(lines) != 2 || lines[0].Kind != "ping" || lines[1].Kind != "notification" {
+				t.Fatalf("%s: lines %+v, want the ping, then the notification", tt.tx, lines)
+			}
+			l := lines[1]
+			want := merchant.Check{Code: tt.code, Message: tt.message, Status: tt.status, Amount: "250", Currency: "XOF", PaymentMethod: "OM"}
+			if l.Signature != merchant.SigValid || l.Answered != http.StatusOK || l.Check == nil || *l.Check != want {
+				t.Errorf("%s: signature %s, answered %d, check %+v; want valid, 200, %+v", tt.tx, l.Signature, l.Answered, l.Check, want)
+			}
+			if l.Fields["cpm_trans_id"] != tt.tx || l.Fields["cpm_error_message"] != tt.message {
+				t.Errorf("%s: fields %v", tt.tx, l.Fields)
+			}
+		}
+	})
+
+	t.Run("wrong secret key: x-token invalid, 401, no check", func(t *testing.T) {
+		sim := sim.With(t)
+		o := demo
+		o.CinetPaySecret = "not-the-secret"
+		srv, out := start(t, o)
+		id := cinetpayPayment(t, sim, "TX-M-FORGED", srv.URL+"/cinetpay", "ACCEPTED")
+		sim.WaitStatus(id, store.StatusFailed, 10*time.Second)
+		for _, l := range waitNotifications(t, out, id, 4) {
+			if l.Signature != merchant.SigInvalid || l.Answered != http.StatusUnauthorized || l.Check != nil {
+				t.Errorf("line %+v, want an invalid signature answered 401 without a check", l)
+			}
+		}
+	})
+
+	t.Run("wrong apikey for the check: 503 until the gateway gives up", func(t *testing.T) {
+		sim := sim.With(t)
+		o := demo
+		o.CinetPayAPIKey = "not-the-apikey"
+		srv, out := start(t, o)
+		id := cinetpayPayment(t, sim, "TX-M-NOKEY", srv.URL+"/cinetpay", "ACCEPTED")
+		cb := sim.WaitStatus(id, store.StatusFailed, 10*time.Second)
+		if n := len(cb.Attempts); n != 4 || cb.Attempts[0].Response == nil || cb.Attempts[0].Response.Status != http.StatusServiceUnavailable {
+			t.Errorf("%d attempts, want 4 answered 503", n)
+		}
+		for _, l := range waitNotifications(t, out, id, 4) {
+			if l.Signature != merchant.SigValid || l.Answered != http.StatusServiceUnavailable ||
+				l.Check == nil || l.Check.Code != "609" || !strings.Contains(l.Check.Error, "609 AUTH_NOT_FOUND") {
+				t.Errorf("line %+v (check %+v), want a valid signature answered 503 after the check's 609", l, l.Check)
+			}
+		}
+	})
+}
