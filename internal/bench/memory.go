@@ -1,0 +1,115 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/callbacksim/callbacksim/app"
+	"github.com/callbacksim/callbacksim/queue"
+)
+
+// usedMemory is INFO memory's used_memory.
+func (e *env) usedMemory(ctx context.Context) (int64, error) {
+	info, err := e.rdb.InfoMap(ctx, "memory").Result()
+	if err != nil {
+		return 0, fmt.Errorf("bench: INFO memory: %w", err)
+	}
+	raw := info["Memory"]["used_memory"]
+	v, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("bench: used_memory %q: %w", raw, err)
+	}
+	return v, nil
+}
+
+// memory measures 5. Redis bytes per callback: N callbacks created by an
+// API-only simulator (pending, their first attempt queued), then delivered
+// by a worker-only one (one attempt recorded, the task gone).
+func (e *env) memory(ctx context.Context) error {
+	n := e.opts.N
+	e.printf("\n5. Redis memory per callback: INFO memory used_memory before and after %d callbacks\n", n)
+	api, err := e.startSim(e.config(), app.Roles{API: true})
+	if err != nil {
+		return err
+	}
+	defer api.stop()
+	orderID := func(i int) string { return fmt.Sprintf("BENCH-M-%06d", i) }
+	url := e.merchant.URL + pathOK
+	before, err := e.usedMemory(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := e.initiateAll(ctx, api, n, orderID, func(int) string { return url }); err != nil {
+		return err
+	}
+	payments, err := e.usedMemory(ctx)
+	if err != nil {
+		return err
+	}
+	e.rec.reset(n)
+	err = parallel(ctx, n, e.opts.Clients, func(ctx context.Context, i int) error {
+		_, err := api.simulate(ctx, orderID(i))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	pending, err := e.usedMemory(ctx)
+	if err != nil {
+		return err
+	}
+
+	worker, err := e.startSim(e.config(), app.Roles{Worker: true})
+	if err != nil {
+		return err
+	}
+	if err := e.rec.wait(ctx, time.Minute); err != nil {
+		worker.stop()
+		return err
+	}
+	if err := e.waitQueueEmpty(ctx); err != nil {
+		worker.stop()
+		return err
+	}
+	if err := worker.stop(); err != nil {
+		return err
+	}
+	delivered, err := e.usedMemory(ctx)
+	if err != nil {
+		return err
+	}
+	per := func(a, b int64) string { return thousands(float64(b-a) / float64(n)) }
+	e.printf("   payment (initiated)                  %6s bytes each\n", per(before, payments))
+	e.printf("   callback pending (task queued)       %6s bytes each\n", per(payments, pending))
+	e.printf("   callback with one attempt recorded   %6s bytes each\n", per(payments, delivered))
+	return nil
+}
+
+// waitQueueEmpty waits until the callbacks queue holds no pending or active
+// task: every attempt is recorded.
+func (e *env) waitQueueEmpty(ctx context.Context) error {
+	insp := asynq.NewInspectorFromRedisClient(e.rdb)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		info, err := insp.GetQueueInfo(queue.Name)
+		if err != nil {
+			return fmt.Errorf("bench: queue info: %w", err)
+		}
+		if info.Pending == 0 && info.Active == 0 && info.Scheduled == 0 && info.Retry == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("bench: queue not empty after a minute: %+v", info)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
