@@ -19,6 +19,7 @@ import (
 // not usable: call New.
 type Store struct {
 	rdb       redis.UniversalClient
+	batch     *batcher // the hot paths' round trips, shared between callers
 	retention time.Duration
 	now       func() time.Time
 }
@@ -26,7 +27,7 @@ type Store struct {
 // New returns a Store on rdb whose records expire retention after they were
 // created.
 func New(rdb redis.UniversalClient, retention time.Duration) *Store {
-	return &Store{rdb: rdb, retention: retention, now: time.Now}
+	return &Store{rdb: rdb, batch: &batcher{rdb: rdb}, retention: retention, now: time.Now}
 }
 
 func recordKey(id string) string   { return "cbs:{" + id + "}" }
@@ -78,7 +79,7 @@ func (s *Store) Create(ctx context.Context, cb *Callback) error {
 		next = formatTime(*cb.NextAttemptAt)
 	}
 	key := recordKey(cb.ID)
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	_, err := s.batch.pipelined(ctx, func(p redis.Pipeliner) {
 		p.HSet(ctx, key,
 			"id", cb.ID, "provider", cb.Provider, "merchant_id", cb.MerchantID,
 			"reference", cb.Reference, "event", cb.Event, "status", string(cb.Status),
@@ -90,7 +91,6 @@ func (s *Store) Create(ctx context.Context, cb *Callback) error {
 		for _, k := range []string{indexKey("", ""), indexKey(cb.Provider, ""), indexKey("", cb.Status), indexKey(cb.Provider, cb.Status)} {
 			p.ZAdd(ctx, k, member)
 		}
-		return nil
 	})
 	if err != nil {
 		return unavailable("create", err)
@@ -100,11 +100,12 @@ func (s *Store) Create(ctx context.Context, cb *Callback) error {
 
 // Load returns a callback without its attempts.
 func (s *Store) Load(ctx context.Context, id string) (*Callback, error) {
-	m, err := s.rdb.HGetAll(ctx, recordKey(id)).Result()
+	var cmd *redis.MapStringStringCmd
+	_, err := s.batch.pipelined(ctx, func(p redis.Pipeliner) { cmd = p.HGetAll(ctx, recordKey(id)) })
 	if err != nil {
 		return nil, unavailable("load", err)
 	}
-	return decode(id, m)
+	return decode(id, cmd.Val())
 }
 
 // Get returns a callback with its attempts.
@@ -221,14 +222,13 @@ func (s *Store) Record(ctx context.Context, cb *Callback, a Attempt, to Status, 
 	var res *redis.Cmd
 	// EVAL, not EVALSHA: a pipeline cannot fall back when the script is not
 	// loaded yet (a new or restarted Redis). Redis caches the compiled script.
-	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	_, err = s.batch.pipelined(ctx, func(p redis.Pipeliner) {
 		res = recordScript.Eval(ctx, p, []string{recordKey(cb.ID), attemptsKey(cb.ID)},
 			raw, string(from), string(to), nextArg, formatTime(now),
 			s.expireAt(cb.CreatedAt).Unix(), auto)
 		if from != to {
 			s.moveIndex(ctx, p, cb, from, to)
 		}
-		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return unavailable("record", err)

@@ -40,6 +40,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	only := fs.String("only", "", "comma-separated scenarios to run ("+strings.Join(bench.Scenarios, ",")+"); empty = all")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the first end-to-end throughput run to this file")
 	fs.StringVar(&o.MemProfile, "memprofile", "", "write an allocation profile to this file at the end")
+	fs.BoolVar(&o.RedisDetail, "redis-detail", false, "print the Redis commands per delivery by name")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

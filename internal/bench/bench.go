@@ -54,6 +54,7 @@ type Options struct {
 	Only           []string      // scenarios to run; empty = all
 	CPUProfile     string        // file for a CPU profile of the end-to-end throughput runs
 	MemProfile     string        // file for an allocation profile, written after the end-to-end runs
+	RedisDetail    bool          // print the Redis commands per delivery by name
 	Tune           func(*config.Config)
 }
 

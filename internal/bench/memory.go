@@ -52,6 +52,7 @@ func (e *env) memory(ctx context.Context) error {
 		return err
 	}
 	e.rec.reset(n)
+	simStart := time.Now()
 	err = parallel(ctx, n, e.opts.Clients, func(ctx context.Context, i int) error {
 		_, err := api.simulate(ctx, orderID(i))
 		return err
@@ -59,11 +60,13 @@ func (e *env) memory(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	simTook := time.Since(simStart)
 	pending, err := e.usedMemory(ctx)
 	if err != nil {
 		return err
 	}
 
+	workStart := time.Now()
 	worker, err := e.startSim(e.config(), app.Roles{Worker: true})
 	if err != nil {
 		return err
@@ -72,6 +75,7 @@ func (e *env) memory(ctx context.Context) error {
 		worker.stop()
 		return err
 	}
+	_, last := e.rec.arrived()
 	if err := e.waitQueueEmpty(ctx); err != nil {
 		worker.stop()
 		return err
@@ -87,6 +91,8 @@ func (e *env) memory(ctx context.Context) error {
 	e.printf("   payment (initiated)                  %6s bytes each\n", per(before, payments))
 	e.printf("   callback pending (task queued)       %6s bytes each\n", per(payments, pending))
 	e.printf("   callback with one attempt recorded   %6s bytes each\n", per(payments, delivered))
+	e.printf("   (on the way: simulate alone %s/s with no worker; delivery alone %s/s from a full queue)\n",
+		thousands(perSecond(n, simTook)), thousands(perSecond(n, last.Sub(workStart))))
 	return nil
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/callbacksim/callbacksim/app"
 	"github.com/callbacksim/callbacksim/payloads"
+	"github.com/callbacksim/callbacksim/redisconn"
 	"github.com/callbacksim/callbacksim/store"
 )
 
@@ -31,28 +32,36 @@ func (e *env) throughput(ctx context.Context) error {
 	e.printf("\n1. throughput: %d payments, %d clients (ceiling: bare asynq server, handler POSTs the same JSON, %d enqueuers)\n",
 		o.N, o.Clients, o.Clients)
 	var ceilings, ends, apis []float64
+	var ceilingLoad, endLoad redisLoad
 	for round := range o.Rounds {
 		if err := e.flush(ctx); err != nil {
 			return err
 		}
-		c, err := e.ceiling(ctx)
+		c, cl, err := e.ceiling(ctx)
 		if err != nil {
 			return fmt.Errorf("ceiling: %w", err)
 		}
 		if err := e.flush(ctx); err != nil {
 			return err
 		}
-		end, api, err := e.endToEnd(ctx, round)
+		end, api, el, err := e.endToEnd(ctx, round)
 		if err != nil {
 			return fmt.Errorf("end to end: %w", err)
 		}
 		e.printf("   round %d: ceiling %s/s, callbacksim %s/s, ratio %s\n", round+1, thousands(c), thousands(end), ratio(end, c))
 		ceilings, ends, apis = append(ceilings, c), append(ends, end), append(apis, api)
+		ceilingLoad, endLoad = cl, el
 	}
 	c, end := median(ceilings), median(ends)
 	e.printf("   ceiling (median)        %8s deliveries/s\n", thousands(c))
 	e.printf("   callbacksim (median)    %8s deliveries/s\n", thousands(end))
 	e.printf("   throughput ratio        %8s   (median of the rounds' ratios: %s)\n", ratio(end, c), medianRatio(ends, ceilings))
+	e.printf("   per delivery (last round): ceiling %s\n", ceilingLoad.perCallback(o.N))
+	e.printf("                              callbacksim %s\n", endLoad.perCallback(o.N))
+	e.printf("                              (%s)\n", endLoad.Phases)
+	if o.RedisDetail {
+		e.printf("     ceiling:     %s\n     callbacksim: %s\n", ceilingLoad.detail(o.N), endLoad.detail(o.N))
+	}
 	e.printf("\n4. API throughput: initiate at %d concurrent clients\n", o.Clients)
 	e.printf("   initiate                %8s requests/s (median of %d rounds of %d)\n", thousands(median(apis)), len(apis), o.N)
 	return nil
@@ -128,9 +137,16 @@ func (h bareHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 // ceiling runs a bare asynq server with the simulator's concurrency and poll
 // interval, feeds it N tasks from Clients enqueuers, and returns deliveries
 // per second from the first enqueue to the last arrival.
-func (e *env) ceiling(ctx context.Context) (float64, error) {
+func (e *env) ceiling(ctx context.Context) (float64, redisLoad, error) {
 	cfg := e.config()
-	srv := asynq.NewServerFromRedisClient(e.rdb, asynq.Config{
+	// The same Redis client as the simulator's, so that the ratio measures
+	// what callbacksim adds, not how its client is tuned.
+	conn, err := redisconn.Open(cfg.Redis)
+	if err != nil {
+		return 0, redisLoad{}, fmt.Errorf("bench: %w", err)
+	}
+	defer conn.Close()
+	srv := asynq.NewServerFromRedisClient(conn.Client, asynq.Config{
 		Concurrency:              cfg.Worker.Concurrency,
 		Queues:                   map[string]int{ceilingQueue: 1},
 		TaskCheckInterval:        cfg.Worker.PollInterval,
@@ -141,36 +157,41 @@ func (e *env) ceiling(ctx context.Context) (float64, error) {
 	hc := newHTTPClient()
 	defer hc.CloseIdleConnections()
 	if err := srv.Start(bareHandler{client: hc, url: e.merchant.URL + pathOK, body: ceilingBody()}); err != nil {
-		return 0, fmt.Errorf("bench: start the bare asynq server: %w", err)
+		return 0, redisLoad{}, fmt.Errorf("bench: start the bare asynq server: %w", err)
 	}
 	defer srv.Shutdown()
-	client := asynq.NewClientFromRedisClient(e.rdb)
+	client := asynq.NewClientFromRedisClient(conn.Client)
 	n := e.opts.N
 	e.rec.reset(n)
+	load, err := e.measureRedis(ctx)
+	if err != nil {
+		return 0, redisLoad{}, err
+	}
 	start := time.Now()
-	err := parallel(ctx, n, e.opts.Clients, func(ctx context.Context, i int) error {
+	err = parallel(ctx, n, e.opts.Clients, func(ctx context.Context, i int) error {
 		payload := []byte(`{"id":"cb_bench` + strconv.Itoa(i) + `"}`)
 		_, err := client.EnqueueContext(ctx, asynq.NewTask("bench:deliver", payload),
 			asynq.Queue(ceilingQueue), asynq.MaxRetry(3), asynq.Timeout(10*time.Minute))
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("bench: enqueue: %w", err)
+		return 0, redisLoad{}, fmt.Errorf("bench: enqueue: %w", err)
 	}
 	if err := e.rec.wait(ctx, time.Minute); err != nil {
-		return 0, err
+		return 0, redisLoad{}, err
 	}
 	_, last := e.rec.arrived()
-	return perSecond(n, last.Sub(start)), nil
+	l, err := load()
+	return perSecond(n, last.Sub(start)), l, err
 }
 
 // endToEnd initiates N payments (timed: the API throughput), then simulates
 // them with Clients clients, and returns deliveries per second from the
 // first simulate to the last arrival, and initiates per second.
-func (e *env) endToEnd(ctx context.Context, round int) (float64, float64, error) {
+func (e *env) endToEnd(ctx context.Context, round int) (rate, api float64, _ redisLoad, err error) {
 	s, err := e.startSim(e.config(), app.Roles{API: true, Worker: true})
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, redisLoad{}, err
 	}
 	defer s.stop()
 	n := e.opts.N
@@ -178,14 +199,18 @@ func (e *env) endToEnd(ctx context.Context, round int) (float64, float64, error)
 	url := e.merchant.URL + pathOK
 	took, err := e.initiateAll(ctx, s, n, orderID, func(int) string { return url })
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, redisLoad{}, err
 	}
-	api := perSecond(n, took)
+	api = perSecond(n, took)
 
 	e.rec.reset(n)
+	load, err := e.measureRedis(ctx)
+	if err != nil {
+		return 0, 0, redisLoad{}, err
+	}
 	stopProfile, err := e.startCPUProfile()
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, redisLoad{}, err
 	}
 	start := time.Now()
 	err = parallel(ctx, n, e.opts.Clients, func(ctx context.Context, i int) error {
@@ -194,15 +219,19 @@ func (e *env) endToEnd(ctx context.Context, round int) (float64, float64, error)
 	})
 	if err != nil {
 		stopProfile()
-		return 0, 0, err
+		return 0, 0, redisLoad{}, err
 	}
+	simulated := time.Since(start)
 	err = e.rec.wait(ctx, time.Minute)
 	stopProfile()
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, redisLoad{}, err
 	}
 	_, last := e.rec.arrived()
-	return perSecond(n, last.Sub(start)), api, nil
+	l, err := load()
+	l.Phases = fmt.Sprintf("simulates answered after %s, last arrival after %s",
+		simulated.Round(time.Millisecond), last.Sub(start).Round(time.Millisecond))
+	return perSecond(n, last.Sub(start)), api, l, err
 }
 
 // startCPUProfile starts the CPU profile of the first end-to-end run, if
