@@ -48,6 +48,7 @@ type App struct {
 	client   *asynq.Client
 	inspect  *asynq.Inspector
 	server   *asynq.Server
+	waker    *queue.Waker
 	handler  http.Handler
 	registry *prometheus.Registry
 	metrics  *metrics.Metrics
@@ -80,6 +81,9 @@ func New(cfg config.Config, roles Roles, log *slog.Logger) (*App, error) {
 	}
 	a.handler = api.NewHandler(opts)
 	if roles.Worker {
+		// A woken task reaches a worker within 1.5 poll intervals when the
+		// workers are idle (asynq polls every half to one and a half).
+		a.waker = queue.NewWaker(a.inspect, 2*cfg.Worker.PollInterval)
 		a.server = asynq.NewServerFromRedisClient(conn.Client, asynq.Config{
 			Concurrency:              cfg.Worker.Concurrency,
 			Queues:                   map[string]int{queue.Name: 1},
@@ -114,6 +118,7 @@ func (a *App) Run(ctx context.Context) error {
 			Store: a.store, Providers: gateway.NewRegistry(a.cfg),
 			Sender:  dispatcher.NewSender(egress.Policy{AllowPrivate: a.cfg.Egress.AllowPrivate}),
 			Metrics: a.metrics, Log: a.log,
+			Waker: a.waker, Hold: max(dispatcher.DefaultHold, 2*a.waker.Lead()),
 		})
 		if err := a.server.Start(d); err != nil {
 			a.close()
@@ -138,6 +143,7 @@ func (a *App) Run(ctx context.Context) error {
 	_ = srv.Shutdown(shutdownCtx)
 	if a.server != nil {
 		a.server.Shutdown() // waits for in-flight attempts, up to ShutdownTimeout
+		a.waker.Stop()      // asynq runs the tasks still waiting, at their whole second
 	}
 	a.close()
 	if errors.Is(err, http.ErrServerClosed) {

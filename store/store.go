@@ -55,6 +55,11 @@ func score(t time.Time) float64 { return float64(t.UnixMicro()) }
 
 func formatTime(t time.Time) string { return strconv.FormatInt(t.UnixMicro(), 10) }
 
+// formatDue is formatTime rounded up: an attempt waits for the stored time,
+// so rounding down would let it start up to a microsecond before its due
+// time.
+func formatDue(t time.Time) string { return formatTime(t.Add(time.Microsecond - 1)) }
+
 func parseTime(s string) time.Time {
 	us, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || s == "" {
@@ -76,7 +81,7 @@ func (s *Store) Create(ctx context.Context, cb *Callback) error {
 	cb.Status = StatusPending
 	next := ""
 	if cb.NextAttemptAt != nil {
-		next = formatTime(*cb.NextAttemptAt)
+		next = formatDue(*cb.NextAttemptAt)
 	}
 	key := recordKey(cb.ID)
 	_, err := s.batch.pipelined(ctx, func(p redis.Pipeliner) {
@@ -212,7 +217,7 @@ func (s *Store) Record(ctx context.Context, cb *Callback, a Attempt, to Status, 
 	case a.Duplicate || a.Manual && !to.Final():
 		nextArg = "-" // a duplicate or a failed manual attempt leaves the schedule alone
 	case next != nil:
-		nextArg = formatTime(*next)
+		nextArg = formatDue(*next)
 	}
 	auto := "0"
 	if a.Counts() {
