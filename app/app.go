@@ -119,6 +119,7 @@ func (a *App) Run(ctx context.Context) error {
 			Sender:  dispatcher.NewSender(egress.Policy{AllowPrivate: a.cfg.Egress.AllowPrivate}),
 			Metrics: a.metrics, Log: a.log,
 			Waker: a.waker, Hold: max(dispatcher.DefaultHold, 2*a.waker.Lead()),
+			Hosts: dispatcher.NewHostLimiter(a.cfg.Worker.HostLimit(), dispatcher.DefaultHostWait, nil),
 		})
 		if err := a.server.Start(d); err != nil {
 			a.close()

@@ -63,6 +63,7 @@ type Dispatcher struct {
 	log       *slog.Logger
 	now       func() time.Time
 	waker     Waker
+	hosts     *HostLimiter
 	// hold bounds how long an automatic task that arrives before its due
 	// time waits in its worker; an earlier one goes back to the queue, to be
 	// woken at its time. Duplicates, which cannot go back, wait up to
@@ -88,6 +89,11 @@ type Options struct {
 	// wait in its worker (at least the waker's lead); zero means
 	// DefaultHold.
 	Hold time.Duration
+	// Hosts bounds the attempts in flight per merchant host; nil: no bound.
+	// An automatic attempt to a saturated host goes back to the queue for a
+	// while, without using up a retry; manual and duplicate ones, which
+	// cannot go back, are not bounded.
+	Hosts *HostLimiter
 }
 
 // DefaultHold is Options.Hold's default.
@@ -105,7 +111,7 @@ func New(o Options) *Dispatcher {
 	}
 	return &Dispatcher{
 		store: o.Store, providers: o.Providers, sender: o.Sender, metrics: o.Metrics,
-		log: o.Log, now: now, waker: o.Waker, hold: hold, maxWait: 2*time.Second + scheduler.Lead,
+		log: o.Log, now: now, waker: o.Waker, hosts: o.Hosts, hold: hold, maxWait: 2*time.Second + scheduler.Lead,
 	}
 }
 
@@ -143,6 +149,16 @@ func (d *Dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if !ok || !ok2 {
 		return fmt.Errorf("dispatcher: callback %s (%s, merchant %s): %w: %w",
 			cb.ID, cb.Provider, cb.MerchantID, ErrUnknownProvider, asynq.SkipRetry)
+	}
+	if d.hosts != nil && !task.Manual && !task.Duplicate {
+		release, retryIn, err := d.hosts.Acquire(ctx, cb.URL, policy.Timeout)
+		if err != nil {
+			return err
+		}
+		if release == nil {
+			return &scheduler.DueError{At: d.now().Add(retryIn)} // not a failure: no attempt was made
+		}
+		defer release()
 	}
 	return d.attempt(ctx, cb, task, policy, renderer)
 }

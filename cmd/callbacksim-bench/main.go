@@ -33,6 +33,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.RetryCallbacks, "retry-callbacks", o.RetryCallbacks, "callbacks retried on the QRIS schedule")
 	fs.Float64Var(&o.TimeScale, "time-scale", o.TimeScale, "the simulator's time_scale")
 	fs.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "worker.concurrency (and the ceiling's)")
+	fs.IntVar(&o.MaxPerHost, "max-per-host", o.MaxPerHost, "worker.max_per_host (0: half of -concurrency)")
 	fs.DurationVar(&o.PollInterval, "poll-interval", o.PollInterval, "worker.poll_interval (and the ceiling's)")
 	fs.DurationVar(&o.DeadTimeout, "dead-timeout", o.DeadTimeout, "providers.qris.timeout in the isolation scenario")
 	fs.IntVar(&o.HealthyHosts, "healthy-hosts", o.HealthyHosts, "healthy merchant endpoints in the isolation scenario")

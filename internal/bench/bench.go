@@ -47,6 +47,7 @@ type Options struct {
 	RetryCallbacks int           // callbacks retried on the QRIS schedule
 	TimeScale      float64       // the simulator's time_scale (retry delays)
 	Concurrency    int           // worker.concurrency (also the ceiling's asynq concurrency)
+	MaxPerHost     int           // worker.max_per_host (0: its default)
 	PollInterval   time.Duration // worker.poll_interval (also the ceiling's)
 	DeadTimeout    time.Duration // providers.qris.timeout in the isolation scenario
 	HealthyHosts   int           // healthy merchant endpoints in the isolation scenario
@@ -193,8 +194,8 @@ func (e *env) header() {
 	o := e.opts
 	fmt.Fprintf(e.out, "callbacksim-bench: %s %s/%s, %d CPUs (GOMAXPROCS %d), redis-server %s\n",
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), ver)
-	fmt.Fprintf(e.out, "n=%d clients=%d worker.concurrency=%d worker.poll_interval=%s time_scale=%g\n",
-		o.N, o.Clients, o.Concurrency, o.PollInterval, o.TimeScale)
+	fmt.Fprintf(e.out, "n=%d clients=%d worker.concurrency=%d worker.max_per_host=%d worker.poll_interval=%s time_scale=%g\n",
+		o.N, o.Clients, o.Concurrency, e.config().Worker.HostLimit(), o.PollInterval, o.TimeScale)
 	fmt.Fprintf(e.out, "load average at the start: %s\n", loadAverage())
 }
 
@@ -242,6 +243,7 @@ func (e *env) config() config.Config {
 	cfg.TimeScale = e.opts.TimeScale
 	cfg.Log.Level = "warn"
 	cfg.Worker.Concurrency = e.opts.Concurrency
+	cfg.Worker.MaxPerHost = e.opts.MaxPerHost
 	cfg.Worker.PollInterval = e.opts.PollInterval
 	cfg.Worker.ShutdownTimeout = 2 * time.Second
 	if e.opts.Tune != nil {

@@ -30,6 +30,7 @@ type recorder struct {
 	want     int
 	done     chan struct{}
 	requests int // every request on pathOK and pathFail, repeats included
+	hanging  int // requests on pathDead not given up yet
 }
 
 func newRecorder() *recorder {
@@ -99,6 +100,13 @@ func (r *recorder) count() int {
 	return r.requests
 }
 
+// hangingNow is the number of requests hanging on pathDead.
+func (r *recorder) hangingNow() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.hanging
+}
+
 // arrival returns when callback id first arrived.
 func (r *recorder) arrival(id string) (time.Time, bool) {
 	r.mu.Lock()
@@ -112,7 +120,16 @@ func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	at := time.Now()
 	switch req.URL.Path {
 	case pathDead:
+		// Read the body: net/http notices a closed connection (and ends
+		// the request's context) only once the body is read.
+		_, _ = io.Copy(io.Discard, req.Body)
+		r.mu.Lock()
+		r.hanging++
+		r.mu.Unlock()
 		<-req.Context().Done()
+		r.mu.Lock()
+		r.hanging--
+		r.mu.Unlock()
 		return
 	case pathFail:
 		_, _ = io.Copy(io.Discard, req.Body)
