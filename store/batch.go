@@ -101,3 +101,19 @@ func (b *batcher) run(batch []*batchCall) {
 		close(c.done)
 	}
 }
+
+// pipelinedScripts is batch.pipelined for commands that run script by its
+// digest (EVALSHA): its text, up to a KiB, would otherwise go to Redis and
+// be hashed there at every call. When Redis does not know the script (it
+// restarted, or its scripts were flushed), the script is loaded and the
+// commands run again: those besides the script must not mind running twice.
+func (s *Store) pipelinedScripts(ctx context.Context, script *redis.Script, queue func(p redis.Pipeliner)) ([]redis.Cmder, error) {
+	cmds, err := s.batch.pipelined(ctx, queue)
+	if !redis.HasErrorPrefix(err, "NOSCRIPT") {
+		return cmds, err
+	}
+	if err := script.Load(ctx, s.rdb).Err(); err != nil {
+		return nil, err
+	}
+	return s.batch.pipelined(ctx, queue)
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -174,5 +175,65 @@ func TestGetOldLayout(t *testing.T) {
 	}
 	if _, err := s.Load(ctx, "cb_missing"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Load(missing) = %v, want ErrNotFound", err)
+	}
+
+	// An old-layout callback still pending: its first attempt creates the
+	// list, which must get the record's expiry.
+	nowUS := strconv.FormatInt(time.Now().UnixMicro(), 10) // expiry is creation + retention
+	rdb.HSet(ctx, "cbs:{cb_oldp}", "provider", "qris", "merchant_id", "m", "status", "pending",
+		"method", "POST", "url", "http://m.example/", "created_at", nowUS, "updated_at", nowUS,
+		"next_at", "", "tries", "0", "payload", `{"b":2}`)
+	pending, err := s.Load(ctx, "cb_oldp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Record(ctx, pending, store.Attempt{Outcome: store.OutcomeDelivered}, store.StatusDelivered, nil); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := rdb.TTL(ctx, "cbs:{cb_oldp}:attempts").Val(); ttl <= 0 {
+		t.Errorf("old layout's new attempts list: TTL %s, want one", ttl)
+	}
+	if got, err := s.Get(ctx, "cb_oldp"); err != nil || string(got.Payload) != `{"b":2}` || len(got.Attempts) != 1 {
+		t.Errorf("old layout after an attempt: %+v, %v", got, err)
+	}
+}
+
+// Scripts run by digest; a Redis that forgot them (restarted, or flushed)
+// gets them again.
+func TestScriptsAfterFlush(t *testing.T) {
+	rdb := redistest.Start(t).Client()
+	s := store.New(rdb, time.Hour)
+	ctx := context.Background()
+	cb := &store.Callback{ID: "cb_fl", Provider: config.QRIS, MerchantID: "m", Method: "POST", URL: "http://m.example/", Payload: json.RawMessage(`{}`)}
+	if err := s.Create(ctx, cb); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreatePayment(ctx, "p", []byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		next := time.Now().Add(time.Minute)
+		if err := s.Record(ctx, cb, store.Attempt{Outcome: store.OutcomeRetry}, store.StatusRetrying, &next); err != nil {
+			t.Fatalf("record %d after SCRIPT FLUSH: %v", i+1, err)
+		}
+		if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.UpdatePayment(ctx, "p", func(old []byte) ([]byte, error) { return append(old, 'b'), nil }); err != nil {
+			t.Fatalf("update payment %d after SCRIPT FLUSH: %v", i+1, err)
+		}
+	}
+	got, err := s.Get(ctx, "cb_fl")
+	if err != nil || len(got.Attempts) != 2 || got.Status != store.StatusRetrying || got.Tries != 2 {
+		t.Errorf("after two records: %+v, %v", got, err)
+	}
+	if p, _ := s.GetPayment(ctx, "p"); string(p) != "abb" {
+		t.Errorf("payment = %q, want abb", p)
+	}
+	if ttl := rdb.TTL(ctx, "cbs:{cb_fl}:attempts").Val(); ttl <= 0 {
+		t.Errorf("attempts list TTL = %s, want the retention", ttl)
 	}
 }

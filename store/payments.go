@@ -67,7 +67,7 @@ func (s *Store) UpdatePayment(ctx context.Context, key string, change func(old [
 			return err
 		}
 		var cas *redis.Cmd
-		_, err = s.batch.pipelined(ctx, func(p redis.Pipeliner) { cas = casScript.Eval(ctx, p, []string{k}, old, updated) })
+		_, err = s.pipelinedScripts(ctx, casScript, func(p redis.Pipeliner) { cas = casScript.EvalSha(ctx, p, []string{k}, old, updated) })
 		if err != nil {
 			return unavailable("update payment", err)
 		}

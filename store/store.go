@@ -265,17 +265,23 @@ func Transition(from Status, manual bool, outcome Outcome) Status {
 //
 // KEYS: record, attempts. ARGV: attempt JSON, expected status, new status,
 // next attempt ("" = none, "-" = leave), updated_at, expire-at (unix s),
-// automatic ("1" counts a try).
+// automatic ("1" counts a try). The attempts list got its expiry with the
+// payload at creation; only a record of the older layout, whose list starts
+// with its first attempt, needs one here.
 var recordScript = redis.NewScript(`
 local cur = redis.call('HGET', KEYS[1], 'status')
 if not cur then return -1 end
 if ARGV[7] == '1' then redis.call('HINCRBY', KEYS[1], 'tries', 1) end
-redis.call('RPUSH', KEYS[2], ARGV[1])
-redis.call('EXPIREAT', KEYS[2], ARGV[6])
-redis.call('HSET', KEYS[1], 'updated_at', ARGV[5])
-if cur ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], 'status', ARGV[3])
-if ARGV[4] ~= '-' then redis.call('HSET', KEYS[1], 'next_at', ARGV[4]) end
+if redis.call('RPUSH', KEYS[2], ARGV[1]) == 1 then redis.call('EXPIREAT', KEYS[2], ARGV[6]) end
+if cur ~= ARGV[2] then
+  redis.call('HSET', KEYS[1], 'updated_at', ARGV[5])
+  return 0
+end
+if ARGV[4] ~= '-' then
+  redis.call('HSET', KEYS[1], 'updated_at', ARGV[5], 'status', ARGV[3], 'next_at', ARGV[4])
+else
+  redis.call('HSET', KEYS[1], 'updated_at', ARGV[5], 'status', ARGV[3])
+end
 return 1
 `)
 
@@ -303,10 +309,8 @@ func (s *Store) Record(ctx context.Context, cb *Callback, a Attempt, to Status, 
 	}
 	from := cb.Status
 	var res *redis.Cmd
-	// EVAL, not EVALSHA: a pipeline cannot fall back when the script is not
-	// loaded yet (a new or restarted Redis). Redis caches the compiled script.
-	_, err = s.batch.pipelined(ctx, func(p redis.Pipeliner) {
-		res = recordScript.Eval(ctx, p, []string{recordKey(cb.ID), attemptsKey(cb.ID)},
+	_, err = s.pipelinedScripts(ctx, recordScript, func(p redis.Pipeliner) {
+		res = recordScript.EvalSha(ctx, p, []string{recordKey(cb.ID), attemptsKey(cb.ID)},
 			raw, string(from), string(to), nextArg, formatTime(now),
 			s.expireAt(cb.CreatedAt).Unix(), auto)
 		if from != to {

@@ -18,6 +18,7 @@ type redisLoad struct {
 	CPU      time.Duration    // the redis-server's
 	Self     time.Duration    // this process's: simulator, clients and merchant
 	ByName   map[string]int64 // calls by command name
+	Usec     map[string]int64 // microseconds spent by command name
 	Phases   string           // when the phases of the run ended
 }
 
@@ -40,7 +41,7 @@ func (l redisLoad) detail(n int) string {
 	var b strings.Builder
 	for _, k := range names {
 		if per := float64(l.ByName[k]) / float64(n); per >= 0.05 {
-			fmt.Fprintf(&b, " %s %.1f", k, per)
+			fmt.Fprintf(&b, " %s %.1f (%.1f µs)", k, per, float64(l.Usec[k])/float64(n))
 		}
 	}
 	return strings.TrimSpace(b.String())
@@ -84,7 +85,7 @@ func (e *env) measureRedis(ctx context.Context) (func() (redisLoad, error), erro
 		if err != nil {
 			return redisLoad{}, fmt.Errorf("bench: INFO commandstats: %w", err)
 		}
-		l := redisLoad{CPU: cpu1 - cpu0, Self: self1 - self0, ByName: map[string]int64{}}
+		l := redisLoad{CPU: cpu1 - cpu0, Self: self1 - self0, ByName: map[string]int64{}, Usec: map[string]int64{}}
 		for name, v := range info["Commandstats"] {
 			name = strings.TrimPrefix(name, "cmdstat_")
 			if name == "info" || name == "config|resetstat" {
@@ -96,6 +97,10 @@ func (e *env) measureRedis(ctx context.Context) (func() (redisLoad, error), erro
 					n, _ := strconv.ParseInt(c, 10, 64)
 					l.Commands += n
 					l.ByName[name] += n
+				}
+				if c, ok := strings.CutPrefix(f, "usec="); ok {
+					n, _ := strconv.ParseInt(c, 10, 64)
+					l.Usec[name] += n
 				}
 			}
 		}

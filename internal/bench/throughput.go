@@ -222,6 +222,7 @@ func (e *env) endToEnd(ctx context.Context, round int) (rate, api float64, _ red
 		return 0, 0, redisLoad{}, err
 	}
 	simulated := time.Since(start)
+	deliveredBy, _ := e.rec.arrived()
 	err = e.rec.wait(ctx, time.Minute)
 	stopProfile()
 	if err != nil {
@@ -229,8 +230,8 @@ func (e *env) endToEnd(ctx context.Context, round int) (rate, api float64, _ red
 	}
 	_, last := e.rec.arrived()
 	l, err := load()
-	l.Phases = fmt.Sprintf("simulates answered after %s, last arrival after %s",
-		simulated.Round(time.Millisecond), last.Sub(start).Round(time.Millisecond))
+	l.Phases = fmt.Sprintf("simulates answered after %s, %d delivered by then; last arrival after %s",
+		simulated.Round(time.Millisecond), deliveredBy, last.Sub(start).Round(time.Millisecond))
 	return perSecond(n, last.Sub(start)), api, l, err
 }
 
