@@ -39,11 +39,6 @@ func (c *Conn) Addr() string {
 	return "redis"
 }
 
-// Protocol is the RESP version callbacksim speaks: 2. go-redis defaults to
-// RESP3, whose push notifications (used by nothing here) cost a check of the
-// socket around every command; the benchmark's CPU profile showed it.
-const Protocol = 2
-
 // Open connects to the deployment described by cfg. It does not wait for
 // Redis to answer: a server that is down now may be up later, and /readyz
 // says which.
@@ -55,22 +50,17 @@ func Open(cfg config.Redis) (*Conn, error) {
 			SentinelAddrs: cfg.Addrs,
 			Password:      cfg.Password,
 			DB:            cfg.DB,
-			Protocol:      Protocol,
 		})}, nil
 	case config.RedisCluster:
 		return &Conn{Client: redis.NewClusterClient(&redis.ClusterOptions{
 			Addrs:    cfg.Addrs,
 			Password: cfg.Password,
-			Protocol: Protocol,
 		})}, nil
 	}
 	if cfg.URL != "" {
 		opts, err := redis.ParseURL(cfg.URL)
 		if err != nil {
 			return nil, fmt.Errorf("redisconn: redis.url: %w", err)
-		}
-		if opts.Protocol == 0 { // the URL may ask for one (?protocol=3)
-			opts.Protocol = Protocol
 		}
 		return &Conn{Client: redis.NewClient(opts)}, nil
 	}
@@ -79,7 +69,7 @@ func Open(cfg config.Redis) (*Conn, error) {
 	if err := m.Start(); err != nil {
 		return nil, fmt.Errorf("redisconn: start embedded redis: %w", err)
 	}
-	return &Conn{Client: redis.NewClient(&redis.Options{Addr: m.Addr(), Protocol: Protocol}), embedded: m}, nil
+	return &Conn{Client: redis.NewClient(&redis.Options{Addr: m.Addr()}), embedded: m}, nil
 }
 
 // Ping reports whether Redis answers.
