@@ -63,7 +63,7 @@ type Options struct {
 func DefaultOptions() Options {
 	d := config.Default()
 	return Options{
-		N: 5000, Clients: 32, Rounds: 2, Rate: 200, LatencyFor: 10 * time.Second,
+		N: 5000, Clients: 32, Rounds: 3, Rate: 200, LatencyFor: 10 * time.Second,
 		RetryCallbacks: 300, TimeScale: 0.01, Concurrency: d.Worker.Concurrency,
 		PollInterval: d.Worker.PollInterval, DeadTimeout: d.Providers.QRIS.Timeout,
 		HealthyHosts: 4, IsolationFor: 30 * time.Second,
