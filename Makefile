@@ -1,5 +1,5 @@
 # The README's commands. `make test` is what CI runs.
-.PHONY: run test build
+.PHONY: run test build bench
 
 run:
 	go run ./cmd/callbacksim serve
@@ -9,3 +9,8 @@ test:
 
 build:
 	CGO_ENABLED=0 go build -o bin/callbacksim ./cmd/callbacksim
+
+# The benchmark of BENCHMARKS.md: starts its own redis-server; ARGS passes
+# flags, e.g. make bench ARGS='-only throughput -n 10000'.
+bench:
+	go run ./cmd/callbacksim-bench $(ARGS)

@@ -52,6 +52,7 @@ type App struct {
 	client   *asynq.Client
 	inspect  *asynq.Inspector
 	server   *asynq.Server
+	waker    *queue.Waker
 	handler  http.Handler
 	registry *prometheus.Registry
 	metrics  *metrics.Metrics
@@ -88,6 +89,9 @@ func New(cfg config.Config, roles Roles, log *slog.Logger) (*App, error) {
 	}
 	a.handler = api.NewHandler(opts)
 	if roles.Worker {
+		// A woken task reaches a worker within 1.5 poll intervals when the
+		// workers are idle (asynq polls every half to one and a half).
+		a.waker = queue.NewWaker(a.inspect, 2*cfg.Worker.PollInterval)
 		a.server = asynq.NewServerFromRedisClient(conn.Client, asynq.Config{
 			Concurrency:              cfg.Worker.Concurrency,
 			Queues:                   map[string]int{queue.Name: 1},
@@ -124,6 +128,8 @@ func (a *App) Run(ctx context.Context) error {
 			Store: a.store, Providers: gateway.NewRegistry(a.cfg),
 			Sender:  sender,
 			Metrics: a.metrics, Log: a.log,
+			Waker: a.waker, Hold: max(dispatcher.DefaultHold, 2*a.waker.Lead()),
+			Hosts: dispatcher.NewHostLimiter(a.cfg.Worker.HostLimit(), dispatcher.DefaultHostWait, nil),
 		})
 		if err := a.server.Start(d); err != nil {
 			a.close()
@@ -148,6 +154,7 @@ func (a *App) Run(ctx context.Context) error {
 	_ = srv.Shutdown(shutdownCtx)
 	if a.server != nil {
 		a.server.Shutdown() // waits for in-flight attempts, up to ShutdownTimeout
+		a.waker.Stop() // asynq runs the tasks still waiting, at their whole second
 		sender.CloseIdleConnections()
 	}
 	a.close()

@@ -97,6 +97,19 @@ type Worker struct {
 	PollInterval time.Duration `mapstructure:"poll_interval"`
 	// ShutdownTimeout bounds how long in-flight attempts may run on SIGTERM.
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+	// MaxPerHost bounds the attempts in flight to one merchant host
+	// (host:port) per worker process, so that an endpoint that never
+	// answers cannot hold every worker; 0 means half of Concurrency.
+	MaxPerHost int `mapstructure:"max_per_host"`
+}
+
+// HostLimit is the bound on attempts in flight per host: MaxPerHost, or
+// half of Concurrency when it is 0.
+func (w Worker) HostLimit() int {
+	if w.MaxPerHost > 0 {
+		return w.MaxPerHost
+	}
+	return max(w.Concurrency/2, 1)
 }
 
 // Providers holds the delivery policy of each gateway.

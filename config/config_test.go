@@ -113,6 +113,7 @@ func TestLoadRejects(t *testing.T) {
 		{"bad log format", "log:\n  format: xml\n", nil, "log.format"},
 		{"bad log level", "log:\n  level: loud\n", nil, "log.level"},
 		{"zero concurrency", "worker:\n  concurrency: 0\n", nil, "worker.concurrency"},
+		{"negative max per host", "worker:\n  max_per_host: -1\n", nil, "worker.max_per_host"},
 		{"bad http addr", "http:\n  addr: 8080\n", nil, "http.addr"},
 		{"malformed yaml", "http: [\n", nil, ""},
 	}
@@ -160,5 +161,19 @@ func TestExampleFileLoads(t *testing.T) {
 	}
 	if diff := cmp.Diff(Default(), cfg); diff != "" {
 		t.Errorf("the example file should spell out the defaults (-want +got):\n%s", diff)
+	}
+}
+
+func TestWorkerHostLimit(t *testing.T) {
+	tests := []struct {
+		concurrency, maxPerHost, want int
+	}{
+		{50, 0, 25}, {50, 10, 10}, {50, 80, 80}, {1, 0, 1}, {3, 0, 1},
+	}
+	for _, tt := range tests {
+		w := Worker{Concurrency: tt.concurrency, MaxPerHost: tt.maxPerHost}
+		if got := w.HostLimit(); got != tt.want {
+			t.Errorf("concurrency %d, max_per_host %d: HostLimit() = %d, want %d", tt.concurrency, tt.maxPerHost, got, tt.want)
+		}
 	}
 }

@@ -44,6 +44,7 @@ func defaults() map[string]any {
 		"worker.concurrency":      d.Worker.Concurrency,
 		"worker.poll_interval":    d.Worker.PollInterval.String(),
 		"worker.shutdown_timeout": d.Worker.ShutdownTimeout.String(),
+		"worker.max_per_host":     d.Worker.MaxPerHost,
 		"retention":               d.Retention.String(),
 		"egress.allow_private":    d.Egress.AllowPrivate,
 		"log.format":              d.Log.Format,

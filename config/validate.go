@@ -83,6 +83,9 @@ func (c Config) validateWorker() error {
 	if w.ShutdownTimeout <= 0 {
 		return invalid("worker.shutdown_timeout", "must be a positive duration, got %s", w.ShutdownTimeout)
 	}
+	if w.MaxPerHost < 0 {
+		return invalid("worker.max_per_host", "must be 0 (half of worker.concurrency) or more, got %d", w.MaxPerHost)
+	}
 	return nil
 }
 

@@ -47,6 +47,14 @@ type Store interface {
 
 var _ Store = (*store.Store)(nil)
 
+// Waker runs a queued task at its due time, more exactly than asynq's
+// whole seconds (queue.Waker).
+type Waker interface {
+	Wake(taskID string, at time.Time)
+}
+
+var _ Waker = (*queue.Waker)(nil)
+
 // Dispatcher is the asynq handler of delivery tasks.
 type Dispatcher struct {
 	store     Store
@@ -55,8 +63,13 @@ type Dispatcher struct {
 	metrics   *metrics.Metrics
 	log       *slog.Logger
 	now       func() time.Time
-	// maxWait bounds how long a task that arrives before its due time waits
-	// in the worker; a longer wait goes back to the queue.
+	waker     Waker
+	hosts     *HostLimiter
+	// hold bounds how long an automatic task that arrives before its due
+	// time waits in its worker; an earlier one goes back to the queue, to be
+	// woken at its time. Duplicates, which cannot go back, wait up to
+	// maxWait.
+	hold    time.Duration
 	maxWait time.Duration
 }
 
@@ -70,7 +83,22 @@ type Options struct {
 	Metrics   *metrics.Metrics
 	Log       *slog.Logger
 	Now       func() time.Time
+	// Waker wakes retries and early tasks at their due time; nil leaves them
+	// to asynq (up to a second late).
+	Waker Waker
+	// Hold is how long an automatic task that comes before its due time may
+	// wait in its worker (at least the waker's lead); zero means
+	// DefaultHold.
+	Hold time.Duration
+	// Hosts bounds the attempts in flight per merchant host; nil: no bound.
+	// An automatic attempt to a saturated host goes back to the queue for a
+	// while, without using up a retry; manual and duplicate ones, which
+	// cannot go back, are not bounded.
+	Hosts *HostLimiter
 }
+
+// DefaultHold is Options.Hold's default.
+const DefaultHold = 50 * time.Millisecond
 
 // New returns a Dispatcher.
 func New(o Options) *Dispatcher {
@@ -78,9 +106,13 @@ func New(o Options) *Dispatcher {
 	if now == nil {
 		now = time.Now
 	}
+	hold := o.Hold
+	if hold <= 0 {
+		hold = DefaultHold
+	}
 	return &Dispatcher{
 		store: o.Store, providers: o.Providers, sender: o.Sender, metrics: o.Metrics,
-		log: o.Log, now: now, maxWait: 2*time.Second + scheduler.Lead,
+		log: o.Log, now: now, waker: o.Waker, hosts: o.Hosts, hold: hold, maxWait: 2*time.Second + scheduler.Lead,
 	}
 }
 
@@ -99,7 +131,7 @@ func (d *Dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	}
 	switch {
 	case task.Duplicate:
-		if err := d.waitUntil(ctx, time.Unix(0, task.Due)); err != nil {
+		if err := d.waitUntil(ctx, time.Unix(0, task.Due), d.maxWait); err != nil {
 			return err
 		}
 	case !task.Manual:
@@ -107,7 +139,8 @@ func (d *Dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			return nil // settled meanwhile by a manual resend
 		}
 		if cb.NextAttemptAt != nil {
-			if err := d.waitUntil(ctx, *cb.NextAttemptAt); err != nil {
+			if err := d.waitUntil(ctx, *cb.NextAttemptAt, d.hold); err != nil {
+				d.wake(ctx, err)
 				return err
 			}
 		}
@@ -118,18 +151,29 @@ func (d *Dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("dispatcher: callback %s (%s, merchant %s): %w: %w",
 			cb.ID, cb.Provider, cb.MerchantID, ErrUnknownProvider, asynq.SkipRetry)
 	}
+	if d.hosts != nil && !task.Manual && !task.Duplicate {
+		release, retryIn, err := d.hosts.Acquire(ctx, cb.URL, policy.Timeout)
+		if err != nil {
+			return err
+		}
+		if release == nil {
+			return &scheduler.DueError{At: d.now().Add(retryIn)} // not a failure: no attempt was made
+		}
+		defer release()
+	}
 	return d.attempt(ctx, cb, task, policy, renderer)
 }
 
-// waitUntil holds an attempt until its due time: asynq may hand a task over
-// up to a second early (see scheduler.Lead). A task much earlier than that
-// goes back to the queue.
-func (d *Dispatcher) waitUntil(ctx context.Context, due time.Time) error {
+// waitUntil holds an attempt until its due time, if that is at most limit
+// away: the waker hands a task over a little early, and asynq up to a
+// second early (a held first attempt, see scheduler.Lead). A task earlier
+// than that goes back to the queue: a *scheduler.DueError.
+func (d *Dispatcher) waitUntil(ctx context.Context, due time.Time, limit time.Duration) error {
 	wait := due.Sub(d.now())
 	if wait <= 0 {
 		return nil
 	}
-	if wait > d.maxWait {
+	if wait > limit {
 		return &scheduler.DueError{At: due}
 	}
 	timer := time.NewTimer(wait)
@@ -192,7 +236,9 @@ func (d *Dispatcher) attempt(ctx context.Context, cb *store.Callback, task queue
 	case outcome == store.OutcomeDelivered, task.Duplicate:
 		return nil
 	case outcome == store.OutcomeRetry:
-		return &scheduler.DueError{At: *next, Err: errors.New(attemptSummary(a))}
+		err := &scheduler.DueError{At: *next, Err: errors.New(attemptSummary(a))}
+		d.wake(ctx, err)
+		return err
 	}
 	return fmt.Errorf("dispatcher: callback %s %s: %s: %w", cb.ID, outcome, attemptSummary(a), asynq.SkipRetry)
 }
@@ -204,6 +250,18 @@ func hintOf(a store.Attempt, code int, kind string) string {
 		h = a.Response.Headers
 	}
 	return Hint(code, kind, h, a.Request.URL)
+}
+
+// wake asks the waker to run the task of ctx again when err, a
+// *scheduler.DueError about to go back to asynq, is due.
+func (d *Dispatcher) wake(ctx context.Context, err error) {
+	var due *scheduler.DueError
+	if d.waker == nil || !errors.As(err, &due) {
+		return
+	}
+	if id, ok := asynq.GetTaskID(ctx); ok {
+		d.waker.Wake(id, due.At)
+	}
 }
 
 func attemptSummary(a store.Attempt) string {

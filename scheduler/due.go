@@ -27,26 +27,39 @@ func (e *DueError) Error() string {
 // Unwrap returns the cause.
 func (e *DueError) Unwrap() error { return e.Err }
 
-// Lead is how much earlier than its due time a task is handed to the queue.
-// asynq keeps due times in whole seconds and moves due tasks on a poll, so a
-// task queued for exactly its due time could start late; queued a little
-// early, it reaches a worker before its time and the dispatcher waits for
-// the exact instant.
+// Lead is how much earlier than its due time a held first attempt is handed
+// to the queue. asynq keeps due times in whole seconds and moves due tasks on
+// a poll, so a task queued for exactly its due time could start late; queued
+// a little early, it reaches a worker before its time, and the dispatcher
+// waits for the exact instant or, if that is far, wakes it then (queue.Waker).
 const Lead = 150 * time.Millisecond
 
 // TransientBackoff is the wait after a failure that was not the merchant's
 // (Redis unreachable): no attempt was made, so no retry is used up.
 const TransientBackoff = time.Second
 
-// RetryDelay returns asynq's RetryDelayFunc for the dispatcher's errors: a
-// DueError runs again Lead before its due time, anything else after
-// TransientBackoff. now is the clock.
+// RetryDelay returns asynq's RetryDelayFunc for the dispatcher's errors:
+// anything but a DueError runs again after TransientBackoff; a DueError
+// waits in asynq's retry set until the first whole second at or after its
+// due time. asynq keeps that set in whole seconds and moves a task once its
+// second has begun, so rounding down would hand the task over up to a
+// second early, to hold a worker while it waits. Rounded up, asynq never
+// runs it early, and a queue.Waker brings it forward to its exact time (or,
+// without one, it runs up to a second late). now is the clock.
 func RetryDelay(now func() time.Time) asynq.RetryDelayFunc {
 	return func(_ int, err error, _ *asynq.Task) time.Duration {
 		var due *DueError
 		if errors.As(err, &due) {
-			return max(due.At.Sub(now())-Lead, 0)
+			return max(ceilSecond(due.At).Sub(now()), 0)
 		}
 		return TransientBackoff
 	}
+}
+
+// ceilSecond is t rounded up to a whole second.
+func ceilSecond(t time.Time) time.Time {
+	if s := t.Truncate(time.Second); s.Before(t) {
+		return s.Add(time.Second)
+	}
+	return t
 }

@@ -8,23 +8,30 @@ import (
 )
 
 func TestRetryDelay(t *testing.T) {
-	now := time.Date(2024, 1, 20, 10, 30, 45, 0, time.UTC)
+	now := time.Date(2024, 1, 20, 10, 30, 0, 250_000_000, time.UTC) // .250
 	delay := RetryDelay(func() time.Time { return now })
 	tests := []struct {
 		name string
 		err  error
 		want time.Duration
 	}{
-		{"a retry is queued Lead before its due time", &DueError{At: now.Add(5 * time.Second), Err: errors.New("500")}, 5*time.Second - Lead},
-		{"a wrapped DueError counts", fmt.Errorf("dispatch: %w", &DueError{At: now.Add(time.Minute)}), time.Minute - Lead},
-		{"a due time closer than Lead runs at once", &DueError{At: now.Add(Lead / 2)}, 0},
-		{"a past due time runs at once", &DueError{At: now.Add(-time.Second)}, 0},
-		{"anything else backs off", errors.New("redis down"), TransientBackoff},
+		{"due within this second: the next whole second", &DueError{At: now.Add(50 * time.Millisecond), Err: errors.New("500")}, 750 * time.Millisecond},
+		{"due on a whole second: that second", &DueError{At: now.Add(1750 * time.Millisecond)}, 1750 * time.Millisecond},
+		{"due later: rounded up, never down", &DueError{At: now.Add(5*time.Second + time.Nanosecond)}, 5750 * time.Millisecond},
+		{"due in the past: now", &DueError{At: now.Add(-2 * time.Second)}, 0},
+		{"wrapped due error", errors.Join(errors.New("x"), &DueError{At: now.Add(100 * time.Millisecond)}), 750 * time.Millisecond},
+		{"any other error: the transient backoff", errors.New("redis down"), TransientBackoff},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := delay(1, tt.err, nil); got != tt.want {
-				t.Errorf("RetryDelay(%v) = %v, want %v", tt.err, got, tt.want)
+			got := delay(0, tt.err, nil)
+			if got != tt.want {
+				t.Errorf("delay = %s, want %s", got, tt.want)
+			}
+			// asynq keeps whole seconds: the task must not become ready before its due time.
+			var due *DueError
+			if errors.As(tt.err, &due) && now.Add(got).Unix() < due.At.Unix() {
+				t.Errorf("asynq would run it in second %d, before its due second %d", now.Add(got).Unix(), due.At.Unix())
 			}
 		})
 	}

@@ -47,41 +47,47 @@ func (s *Store) GetPayment(ctx context.Context, key string) ([]byte, error) {
 // UpdatePayment replaces the payment under key by what change makes of it,
 // atomically: a concurrent update makes it try again. An error from change
 // is returned as it is, and nothing is written.
+//
+// It reads the payment, then writes it with a compare-and-set script: two
+// round trips, where WATCH, GET and MULTI/EXEC took three.
 func (s *Store) UpdatePayment(ctx context.Context, key string, change func(old []byte) ([]byte, error)) error {
 	k := paymentKey(key)
 	for range 16 {
-		var changeErr error
-		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
-			old, err := tx.Get(ctx, k).Bytes()
-			if errors.Is(err, redis.Nil) {
-				return fmt.Errorf("store: payment %s: %w", key, ErrNotFound)
-			}
-			if err != nil {
-				return err
-			}
-			updated, err := change(old)
-			if err != nil {
-				changeErr = err
-				return err
-			}
-			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				p.SetArgs(ctx, k, updated, redis.SetArgs{KeepTTL: true})
-				return nil
-			})
-			return err
-		}, k)
-		switch {
-		case err == nil:
-			return nil
-		case changeErr != nil:
-			return changeErr
-		case errors.Is(err, ErrNotFound):
-			return err
-		case errors.Is(err, redis.TxFailedErr):
-			continue
-		default:
+		var get *redis.StringCmd
+		_, err := s.batch.pipelined(ctx, func(p redis.Pipeliner) { get = p.Get(ctx, k) })
+		if errors.Is(err, redis.Nil) {
+			return fmt.Errorf("store: payment %s: %w", key, ErrNotFound)
+		}
+		if err != nil {
 			return unavailable("update payment", err)
 		}
+		old, _ := get.Bytes()
+		updated, err := change(old)
+		if err != nil {
+			return err
+		}
+		var cas *redis.Cmd
+		_, err = s.pipelinedScripts(ctx, casScript, func(p redis.Pipeliner) { cas = casScript.EvalSha(ctx, p, []string{k}, old, updated) })
+		if err != nil {
+			return unavailable("update payment", err)
+		}
+		switch n, _ := cas.Int(); {
+		case n == 1:
+			return nil
+		case n == -1:
+			return fmt.Errorf("store: payment %s: %w", key, ErrNotFound)
+		}
+		// Changed in between: read it again.
 	}
 	return fmt.Errorf("store: payment %s: too many concurrent updates: %w", key, ErrUnavailable)
 }
+
+// casScript sets KEYS[1] to ARGV[2], keeping its expiry, if it still holds
+// ARGV[1]: 1 when set, 0 when it holds something else, -1 when it is gone.
+var casScript = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if not cur then return -1 end
+if cur ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+return 1
+`)

@@ -19,6 +19,7 @@ import (
 // not usable: call New.
 type Store struct {
 	rdb       redis.UniversalClient
+	batch     *batcher // the hot paths' round trips, shared between callers
 	retention time.Duration
 	now       func() time.Time
 }
@@ -26,24 +27,64 @@ type Store struct {
 // New returns a Store on rdb whose records expire retention after they were
 // created.
 func New(rdb redis.UniversalClient, retention time.Duration) *Store {
-	return &Store{rdb: rdb, retention: retention, now: time.Now}
+	return &Store{rdb: rdb, batch: &batcher{rdb: rdb}, retention: retention, now: time.Now}
 }
 
+// A callback is two keys. The record, a hash of short fields, which Redis
+// keeps in its compact listpack encoding as long as no value is longer than
+// 64 bytes; and a list whose first element is the payload and whose others
+// are the attempts, oldest first. (Records made before the payload moved to
+// the list have it as the hash field "payload" and only attempts in the
+// list; both are read.) With the payload in the hash, the hash took its
+// table encoding: about 1 KiB instead of about 300 bytes.
 func recordKey(id string) string   { return "cbs:{" + id + "}" }
 func attemptsKey(id string) string { return "cbs:{" + id + "}:attempts" }
 
-// indexKey names the sorted set of callback ids, scored by creation time,
-// that a listing filtered by provider and status reads.
+// The listing indexes are sorted sets of callback ids scored by creation
+// time: one of every callback, and one per provider and status. A filter on
+// the provider or the status alone reads the union of the sets of every
+// status, or of every provider. (Sets per provider and per status used to be
+// kept as well: two more entries per callback, about 235 bytes of Redis, and
+// four more commands; Trim still empties what is left of them.)
+const allKey = "cbs:{idx}:all"
+
+// indexKey names the set of the callbacks of provider in status.
 func indexKey(provider string, status Status) string {
+	return "cbs:{idx}:ps:" + provider + ":" + string(status)
+}
+
+// filterKeys names the sets whose union holds the callbacks of provider in
+// status, either of which may be empty (any).
+func filterKeys(provider string, status Status) []string {
 	switch {
+	case provider == "" && status == "":
+		return []string{allKey}
 	case provider != "" && status != "":
-		return "cbs:{idx}:ps:" + provider + ":" + string(status)
-	case provider != "":
-		return "cbs:{idx}:p:" + provider
-	case status != "":
-		return "cbs:{idx}:s:" + string(status)
+		return []string{indexKey(provider, status)}
 	}
-	return "cbs:{idx}:all"
+	var keys []string
+	if provider != "" {
+		for _, st := range Statuses {
+			keys = append(keys, indexKey(provider, st))
+		}
+		return keys
+	}
+	for _, p := range config.ProviderNames {
+		keys = append(keys, indexKey(p, status))
+	}
+	return keys
+}
+
+// legacyIndexKeys are the per-provider and per-status sets no longer kept.
+func legacyIndexKeys() []string {
+	var keys []string
+	for _, p := range config.ProviderNames {
+		keys = append(keys, "cbs:{idx}:p:"+p)
+	}
+	for _, st := range Statuses {
+		keys = append(keys, "cbs:{idx}:s:"+string(st))
+	}
+	return keys
 }
 
 func unavailable(op string, err error) error {
@@ -53,6 +94,11 @@ func unavailable(op string, err error) error {
 func score(t time.Time) float64 { return float64(t.UnixMicro()) }
 
 func formatTime(t time.Time) string { return strconv.FormatInt(t.UnixMicro(), 10) }
+
+// formatDue is formatTime rounded up: an attempt waits for the stored time,
+// so rounding down would let it start up to a microsecond before its due
+// time.
+func formatDue(t time.Time) string { return formatTime(t.Add(time.Microsecond - 1)) }
 
 func parseTime(s string) time.Time {
 	us, err := strconv.ParseInt(s, 10, 64)
@@ -75,22 +121,21 @@ func (s *Store) Create(ctx context.Context, cb *Callback) error {
 	cb.Status = StatusPending
 	next := ""
 	if cb.NextAttemptAt != nil {
-		next = formatTime(*cb.NextAttemptAt)
+		next = formatDue(*cb.NextAttemptAt)
 	}
-	key := recordKey(cb.ID)
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	key, log := recordKey(cb.ID), attemptsKey(cb.ID)
+	_, err := s.batch.pipelined(ctx, func(p redis.Pipeliner) {
 		p.HSet(ctx, key,
-			"id", cb.ID, "provider", cb.Provider, "merchant_id", cb.MerchantID,
+			"provider", cb.Provider, "merchant_id", cb.MerchantID,
 			"reference", cb.Reference, "event", cb.Event, "status", string(cb.Status),
 			"method", cb.Method, "url", cb.URL, "created_at", formatTime(cb.CreatedAt),
-			"updated_at", formatTime(cb.UpdatedAt), "next_at", next, "tries", 0,
-			"payload", string(cb.Payload))
+			"updated_at", formatTime(cb.UpdatedAt), "next_at", next, "tries", 0)
 		p.PExpireAt(ctx, key, s.expireAt(cb.CreatedAt))
+		p.RPush(ctx, log, []byte(cb.Payload))
+		p.PExpireAt(ctx, log, s.expireAt(cb.CreatedAt))
 		member := redis.Z{Score: score(cb.CreatedAt), Member: cb.ID}
-		for _, k := range []string{indexKey("", ""), indexKey(cb.Provider, ""), indexKey("", cb.Status), indexKey(cb.Provider, cb.Status)} {
-			p.ZAdd(ctx, k, member)
-		}
-		return nil
+		p.ZAdd(ctx, allKey, member)
+		p.ZAdd(ctx, indexKey(cb.Provider, cb.Status), member)
 	})
 	if err != nil {
 		return unavailable("create", err)
@@ -100,11 +145,25 @@ func (s *Store) Create(ctx context.Context, cb *Callback) error {
 
 // Load returns a callback without its attempts.
 func (s *Store) Load(ctx context.Context, id string) (*Callback, error) {
-	m, err := s.rdb.HGetAll(ctx, recordKey(id)).Result()
-	if err != nil {
+	var (
+		rec  *redis.MapStringStringCmd
+		head *redis.StringCmd
+	)
+	_, err := s.batch.pipelined(ctx, func(p redis.Pipeliner) {
+		rec = p.HGetAll(ctx, recordKey(id))
+		head = p.LIndex(ctx, attemptsKey(id), 0)
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, unavailable("load", err)
 	}
-	return decode(id, m)
+	cb, err := decode(id, rec.Val())
+	if err != nil {
+		return nil, err
+	}
+	if _, old := rec.Val()["payload"]; !old {
+		cb.Payload = json.RawMessage(head.Val())
+	}
+	return cb, nil
 }
 
 // Get returns a callback with its attempts.
@@ -125,16 +184,41 @@ func (s *Store) Get(ctx context.Context, id string) (*Callback, error) {
 	if err != nil {
 		return nil, err
 	}
-	cb.Attempts = make([]Attempt, 0, len(atts.Val()))
-	for i, raw := range atts.Val() {
-		var a Attempt
+	log := atts.Val()
+	if _, old := rec.Val()["payload"]; !old && len(log) > 0 {
+		cb.Payload, log = json.RawMessage(log[0]), log[1:]
+	}
+	cb.Attempts = make([]Attempt, 0, len(log))
+	for i, raw := range log {
+		var a storedAttempt
 		if err := json.Unmarshal([]byte(raw), &a); err != nil {
 			return nil, fmt.Errorf("store: attempt %d of %s: %w", i+1, id, err)
 		}
+		if a.BodyIsPayload {
+			a.Request.Body = string(cb.Payload)
+		}
 		a.N = i + 1
-		cb.Attempts = append(cb.Attempts, a)
+		cb.Attempts = append(cb.Attempts, a.Attempt)
 	}
 	return cb, nil
+}
+
+// storedAttempt is an attempt as Redis keeps it. Its request body is left
+// out when it is the callback's payload byte for byte (every QRIS attempt:
+// a third of the attempt, and of the Redis memory of a delivered callback),
+// and put back when read.
+type storedAttempt struct {
+	Attempt
+	BodyIsPayload bool `json:"body_is_payload,omitempty"`
+}
+
+// encodeAttempt is the stored form of attempt a of callback cb.
+func encodeAttempt(cb *Callback, a Attempt) ([]byte, error) {
+	sa := storedAttempt{Attempt: a}
+	if len(cb.Payload) > 0 && a.Request.Body == string(cb.Payload) {
+		sa.Request.Body, sa.BodyIsPayload = "", true
+	}
+	return json.Marshal(sa)
 }
 
 func decode(id string, m map[string]string) (*Callback, error) {
@@ -142,7 +226,7 @@ func decode(id string, m map[string]string) (*Callback, error) {
 		return nil, fmt.Errorf("store: callback %s: %w", id, ErrNotFound)
 	}
 	cb := &Callback{
-		ID: m["id"], Provider: m["provider"], MerchantID: m["merchant_id"],
+		ID: id, Provider: m["provider"], MerchantID: m["merchant_id"],
 		Reference: m["reference"], Event: m["event"], Status: Status(m["status"]),
 		Method: m["method"], URL: m["url"],
 		CreatedAt: parseTime(m["created_at"]), UpdatedAt: parseTime(m["updated_at"]),
@@ -181,17 +265,23 @@ func Transition(from Status, manual bool, outcome Outcome) Status {
 //
 // KEYS: record, attempts. ARGV: attempt JSON, expected status, new status,
 // next attempt ("" = none, "-" = leave), updated_at, expire-at (unix ms),
-// automatic ("1" counts a try).
+// automatic ("1" counts a try). The attempts list got its expiry with the
+// payload at creation; only a record of the older layout, whose list starts
+// with its first attempt, needs one here.
 var recordScript = redis.NewScript(`
 local cur = redis.call('HGET', KEYS[1], 'status')
 if not cur then return -1 end
 if ARGV[7] == '1' then redis.call('HINCRBY', KEYS[1], 'tries', 1) end
-redis.call('RPUSH', KEYS[2], ARGV[1])
-redis.call('PEXPIREAT', KEYS[2], ARGV[6])
-redis.call('HSET', KEYS[1], 'updated_at', ARGV[5])
-if cur ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], 'status', ARGV[3])
-if ARGV[4] ~= '-' then redis.call('HSET', KEYS[1], 'next_at', ARGV[4]) end
+if redis.call('RPUSH', KEYS[2], ARGV[1]) == 1 then redis.call('PEXPIREAT', KEYS[2], ARGV[6]) end
+if cur ~= ARGV[2] then
+  redis.call('HSET', KEYS[1], 'updated_at', ARGV[5])
+  return 0
+end
+if ARGV[4] ~= '-' then
+  redis.call('HSET', KEYS[1], 'updated_at', ARGV[5], 'status', ARGV[3], 'next_at', ARGV[4])
+else
+  redis.call('HSET', KEYS[1], 'updated_at', ARGV[5], 'status', ARGV[3])
+end
 return 1
 `)
 
@@ -201,7 +291,7 @@ return 1
 // are updated. Record writes the record, the attempt and the indexes in one
 // round trip.
 func (s *Store) Record(ctx context.Context, cb *Callback, a Attempt, to Status, next *time.Time) error {
-	raw, err := json.Marshal(a)
+	raw, err := encodeAttempt(cb, a)
 	if err != nil {
 		return fmt.Errorf("store: encode attempt: %w", err)
 	}
@@ -211,7 +301,7 @@ func (s *Store) Record(ctx context.Context, cb *Callback, a Attempt, to Status, 
 	case a.Duplicate || a.Manual && !to.Final():
 		nextArg = "-" // a duplicate or a failed manual attempt leaves the schedule alone
 	case next != nil:
-		nextArg = formatTime(*next)
+		nextArg = formatDue(*next)
 	}
 	auto := "0"
 	if a.Counts() {
@@ -219,16 +309,13 @@ func (s *Store) Record(ctx context.Context, cb *Callback, a Attempt, to Status, 
 	}
 	from := cb.Status
 	var res *redis.Cmd
-	// EVAL, not EVALSHA: a pipeline cannot fall back when the script is not
-	// loaded yet (a new or restarted Redis). Redis caches the compiled script.
-	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		res = recordScript.Eval(ctx, p, []string{recordKey(cb.ID), attemptsKey(cb.ID)},
+	_, err = s.pipelinedScripts(ctx, recordScript, func(p redis.Pipeliner) {
+		res = recordScript.EvalSha(ctx, p, []string{recordKey(cb.ID), attemptsKey(cb.ID)},
 			raw, string(from), string(to), nextArg, formatTime(now),
 			s.expireAt(cb.CreatedAt).UnixMilli(), auto)
 		if from != to {
 			s.moveIndex(ctx, p, cb, from, to)
 		}
-		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return unavailable("record", err)
@@ -250,11 +337,8 @@ func (s *Store) Record(ctx context.Context, cb *Callback, a Attempt, to Status, 
 }
 
 func (s *Store) moveIndex(ctx context.Context, p redis.Pipeliner, cb *Callback, from, to Status) {
-	member := redis.Z{Score: score(cb.CreatedAt), Member: cb.ID}
-	p.ZRem(ctx, indexKey("", from), cb.ID)
 	p.ZRem(ctx, indexKey(cb.Provider, from), cb.ID)
-	p.ZAdd(ctx, indexKey("", to), member)
-	p.ZAdd(ctx, indexKey(cb.Provider, to), member)
+	p.ZAdd(ctx, indexKey(cb.Provider, to), redis.Z{Score: score(cb.CreatedAt), Member: cb.ID})
 }
 
 // reindex puts callback id in the status indexes of the status it has now.
@@ -266,13 +350,10 @@ func (s *Store) reindex(ctx context.Context, id string) error {
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, st := range Statuses {
 			if st != cb.Status {
-				p.ZRem(ctx, indexKey("", st), id)
 				p.ZRem(ctx, indexKey(cb.Provider, st), id)
 			}
 		}
-		member := redis.Z{Score: score(cb.CreatedAt), Member: id}
-		p.ZAdd(ctx, indexKey("", cb.Status), member)
-		p.ZAdd(ctx, indexKey(cb.Provider, cb.Status), member)
+		p.ZAdd(ctx, indexKey(cb.Provider, cb.Status), redis.Z{Score: score(cb.CreatedAt), Member: id})
 		return nil
 	})
 	if err != nil {
@@ -304,15 +385,9 @@ return 1
 // has expired.
 func (s *Store) Trim(ctx context.Context) error {
 	limit := strconv.FormatFloat(score(s.now().Add(-s.retention)), 'f', 0, 64)
-	keys := []string{indexKey("", "")}
+	keys := append([]string{allKey}, legacyIndexKeys()...)
 	for _, p := range config.ProviderNames {
-		keys = append(keys, indexKey(p, ""))
-		for _, st := range Statuses {
-			keys = append(keys, indexKey(p, st))
-		}
-	}
-	for _, st := range Statuses {
-		keys = append(keys, indexKey("", st))
+		keys = append(keys, filterKeys(p, "")...)
 	}
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, k := range keys {
@@ -373,16 +448,14 @@ func (s *Store) List(ctx context.Context, f Filter, limit int, after string) (Pa
 	if !f.Since.IsZero() {
 		min = strconv.FormatFloat(score(f.Since), 'f', 0, 64)
 	}
-	key := indexKey(f.Provider, f.Status)
+	index := newRanger(s.rdb, filterKeys(f.Provider, f.Status), max, min)
 	var out []Callback
 	var last cursor
 	batch := int64(limit + 1)
-	for offset := int64(0); len(out) <= limit; offset += batch {
-		zs, err := s.rdb.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{
-			Key: key, Start: max, Stop: min, ByScore: true, Rev: true, Offset: offset, Count: batch,
-		}).Result()
+	for len(out) <= limit {
+		zs, err := index.next(ctx, batch)
 		if err != nil {
-			return Page{}, unavailable("list", err)
+			return Page{}, err
 		}
 		ids := make([]string, 0, len(zs))
 		for _, z := range zs {

@@ -1,0 +1,142 @@
+package dispatcher
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeClock is a settable clock.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fakeClock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func TestHostKey(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"http://Merchant.Example/cb", "merchant.example:80"},
+		{"https://merchant.example/cb?x=1", "merchant.example:443"},
+		{"http://127.0.0.1:9090/qris", "127.0.0.1:9090"},
+		{"http://user:secret@merchant.example:8080/", "merchant.example:8080"},
+		{"http://[::1]:9090/", "::1:9090"},
+		{"::not a url", "::not a url"},
+	}
+	for _, tt := range tests {
+		if got := hostKey(tt.in); got != tt.want {
+			t.Errorf("hostKey(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestHostLimiter(t *testing.T) {
+	ctx := context.Background()
+	const url, other = "http://m.example/a", "http://m.example:80/b" // the same host
+
+	t.Run("slots up to the limit, then freed", func(t *testing.T) {
+		l := NewHostLimiter(2, 20*time.Millisecond, nil)
+		r1, _, _ := l.Acquire(ctx, url, time.Second)
+		r2, _, _ := l.Acquire(ctx, other, time.Second)
+		if r1 == nil || r2 == nil || l.InFlight(url) != 2 {
+			t.Fatalf("two acquires: %v %v, in flight %d", r1 != nil, r2 != nil, l.InFlight(url))
+		}
+		if r, _, _ := l.Acquire(ctx, "http://elsewhere.example/", time.Second); r == nil {
+			t.Error("another host is not limited by this one")
+		} else {
+			r()
+		}
+		r1()
+		r1() // twice is once
+		r2()
+		if n := l.InFlight(url); n != 0 {
+			t.Errorf("in flight after release = %d", n)
+		}
+		if len(l.hosts) != 0 {
+			t.Errorf("%d host entries left", len(l.hosts))
+		}
+	})
+
+	t.Run("a host whose attempts come back: wait for a slot", func(t *testing.T) {
+		l := NewHostLimiter(1, time.Second, nil)
+		r1, _, _ := l.Acquire(ctx, url, time.Second)
+		go func() { time.Sleep(20 * time.Millisecond); r1() }()
+		r2, retryIn, err := l.Acquire(ctx, url, time.Second)
+		if r2 == nil || err != nil {
+			t.Fatalf("second acquire = release %v, retry in %s, %v; want a slot", r2 != nil, retryIn, err)
+		}
+		r2()
+	})
+
+	t.Run("a host whose attempts do not come back: back to the queue until one times out", func(t *testing.T) {
+		clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+		l := NewHostLimiter(2, 50*time.Millisecond, clock.now)
+		r1, _, _ := l.Acquire(ctx, url, 10*time.Second)
+		clock.add(time.Second)
+		r2, _, _ := l.Acquire(ctx, url, 10*time.Second)
+		clock.add(2 * time.Second) // nothing came back for 3 s
+		r3, retryIn, err := l.Acquire(ctx, url, 10*time.Second)
+		if r3 != nil || err != nil || retryIn != 7*time.Second {
+			t.Errorf("third acquire = release %v, retry in %s, %v; want none, 7s (when the first times out)", r3 != nil, retryIn, err)
+		}
+		r1()
+		clock.add(2 * time.Second) // the first came back 2 s ago; the second times out in 6 s
+		r1b, _, _ := l.Acquire(ctx, url, 10*time.Second)
+		clock.add(time.Second)
+		if r, retryIn, _ := l.Acquire(ctx, url, 10*time.Second); r != nil || retryIn != 5*time.Second {
+			t.Errorf("acquire = release %v, retry in %s; want none, 5s", r != nil, retryIn)
+		}
+		r2()
+		r1b()
+	})
+
+	t.Run("the delay is bounded", func(t *testing.T) {
+		for _, tt := range []struct {
+			timeout, want time.Duration
+		}{{100 * time.Millisecond, HostBusyDelay}, {time.Hour, MaxHostBusyDelay}} {
+			clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+			l := NewHostLimiter(1, 50*time.Millisecond, clock.now)
+			r, _, _ := l.Acquire(ctx, url, tt.timeout)
+			clock.add(time.Second)
+			if _, retryIn, _ := l.Acquire(ctx, url, tt.timeout); retryIn != tt.want {
+				t.Errorf("timeout %s: retry in %s, want %s", tt.timeout, retryIn, tt.want)
+			}
+			r()
+		}
+	})
+
+	t.Run("a new host gets the benefit of the doubt, then a wait bounded by wait", func(t *testing.T) {
+		l := NewHostLimiter(1, 30*time.Millisecond, nil)
+		r1, _, _ := l.Acquire(ctx, url, time.Minute)
+		start := time.Now()
+		r2, retryIn, _ := l.Acquire(ctx, url, time.Minute)
+		if r2 != nil || retryIn < HostBusyDelay {
+			t.Errorf("acquire on a full new host = release %v, retry in %s", r2 != nil, retryIn)
+		}
+		if waited := time.Since(start); waited < 30*time.Millisecond {
+			t.Errorf("gave up after %s, want a wait of 30ms for a host that may yet answer", waited)
+		}
+		r1()
+	})
+
+	t.Run("a cancelled wait", func(t *testing.T) {
+		l := NewHostLimiter(1, time.Minute, nil)
+		r1, _, _ := l.Acquire(ctx, url, time.Minute)
+		cctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		defer cancel()
+		if _, _, err := l.Acquire(cctx, url, time.Minute); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("err = %v, want the context's", err)
+		}
+		r1()
+		if len(l.hosts) != 0 {
+			t.Errorf("%d host entries left", len(l.hosts))
+		}
+	})
+}

@@ -1,0 +1,104 @@
+package queue
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+)
+
+// Waker runs tasks that wait in asynq's retry set at their due time, to the
+// millisecond. asynq keeps that set in whole seconds, so on its own it hands
+// a task over up to a second early (and the task holds a worker while it
+// waits for its time) or up to a second late. With a Waker, a retry is
+// parked in asynq until the whole second after its due time (see
+// scheduler.RetryDelay), and a timer in this process moves it to the
+// pending list Lead before it is due; should this process die, asynq still
+// runs it, at most a second late.
+//
+// The zero value is not usable: call NewWaker.
+type Waker struct {
+	runner Runner
+	lead   time.Duration
+
+	mu     sync.Mutex
+	wakes  map[string]*wake
+	closed bool
+}
+
+// wake is one waiting wake-up; its timer is set under Waker.mu.
+type wake struct{ timer *time.Timer }
+
+// wakeTries bounds how often a wake-up tries to move a task that is not in
+// the retry set yet: the worker that scheduled it moves it there right after
+// its handler returns.
+const wakeTries = 6
+
+// NewWaker returns a Waker that runs tasks through runner, lead before they
+// are due: the time a pending task takes to reach a worker (up to one and a
+// half worker.poll_interval when the workers are idle).
+func NewWaker(runner Runner, lead time.Duration) *Waker {
+	return &Waker{runner: runner, lead: lead, wakes: map[string]*wake{}}
+}
+
+// Lead is how long before its due time a task is woken.
+func (w *Waker) Lead() time.Duration { return w.lead }
+
+// Wake makes task id of the callbacks queue run at at (minus the lead). A
+// later Wake of the same task replaces the earlier one.
+func (w *Waker) Wake(id string, at time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return
+	}
+	if old, ok := w.wakes[id]; ok {
+		old.timer.Stop()
+	}
+	// Never at once: the task reaches the retry set only after the handler
+	// that asked for this returns.
+	d := max(time.Until(at)-w.lead, time.Millisecond)
+	wk := &wake{}
+	w.wakes[id] = wk
+	wk.timer = time.AfterFunc(d, func() { w.fire(id, wk) })
+}
+
+func (w *Waker) fire(id string, wk *wake) {
+	backoff := time.Millisecond
+	for try := range wakeTries {
+		err := w.runner.RunTask(Name, id)
+		if err == nil || errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) || try == wakeTries-1 {
+			break
+		}
+		// Still active (its worker has not parked it yet), or already
+		// pending, or Redis is unreachable: try again shortly. asynq runs
+		// it anyway once its whole second has come.
+		time.Sleep(backoff)
+		backoff *= 2
+	}
+	w.mu.Lock()
+	if w.wakes[id] == wk {
+		delete(w.wakes, id)
+	}
+	w.mu.Unlock()
+}
+
+// Pending is the number of wake-ups waiting.
+func (w *Waker) Pending() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.wakes)
+}
+
+// Stop cancels every wake-up still waiting; asynq runs those tasks on its
+// own. Wake does nothing after Stop.
+func (w *Waker) Stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.closed = true
+	for id, wk := range w.wakes {
+		wk.timer.Stop()
+		delete(w.wakes, id)
+	}
+}
