@@ -154,7 +154,7 @@ func (a *App) Run(ctx context.Context) error {
 	_ = srv.Shutdown(shutdownCtx)
 	if a.server != nil {
 		a.server.Shutdown() // waits for in-flight attempts, up to ShutdownTimeout
-		a.waker.Stop() // asynq runs the tasks still waiting, at their whole second
+		a.waker.Stop()      // asynq runs the tasks still waiting, at their whole second
 		sender.CloseIdleConnections()
 	}
 	a.close()
