@@ -52,6 +52,9 @@ func NewSender(policy egress.Policy) *Sender {
 	}}
 }
 
+// CloseIdleConnections closes the kept-alive connections no attempt uses.
+func (s *Sender) CloseIdleConnections() { s.client.CloseIdleConnections() }
+
 // Result is what came back from an attempt's requests.
 type Result struct {
 	exchanges []exchange
