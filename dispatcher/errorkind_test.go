@@ -77,7 +77,9 @@ func hostOf(rawURL string) string {
 
 func TestErrorKind(t *testing.T) {
 	real := realErrors(t)
-	wrap := func(err error) error { return &url.Error{Op: "Post", URL: "http://m.example/cb?token=secret", Err: err} }
+	wrap := func(err error) error {
+		return &url.Error{Op: "Post", URL: "http://m.example/cb?token=secret", Err: err}
+	}
 	tests := []struct {
 		name string
 		err  error

@@ -20,7 +20,9 @@ func TestClassify(t *testing.T) {
 	centili := Classifier{SuccessCodes: []int{200}, StopCodes: []int{406}}
 	lenient := Classifier{SuccessCodes: []int{200, 201, 202, 204}, StopCodes: []int{410}}
 	urlErr := func(err error) error { return &url.Error{Op: "Post", URL: "http://m.example/cb?secret=x", Err: err} }
-	opErr := func(err error) error { return &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", err)} }
+	opErr := func(err error) error {
+		return &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", err)}
+	}
 	tests := []struct {
 		name  string
 		c     Classifier
