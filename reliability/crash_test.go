@@ -33,7 +33,9 @@ func TestWorkerKilledMidDelivery(t *testing.T) {
 		held = append(held, submit(t, api, qrisToken, fmt.Sprintf("CRASH-%d", i), m.URL))
 	}
 	simtest.Eventually(t, 20*time.Second, func() bool { return m.inFlight.Load() == inFlight },
-		func() string { return fmt.Sprintf("%d attempts in flight at the merchant (%d are)", inFlight, m.inFlight.Load()) })
+		func() string {
+			return fmt.Sprintf("%d attempts in flight at the merchant (%d are)", inFlight, m.inFlight.Load())
+		})
 	for i := range scheduled {
 		later = append(later, submitHeld(t, api, fmt.Sprintf("LATER-%d", i), m.URL, "500s")) // 5 s at time_scale 0.01
 	}
