@@ -83,6 +83,7 @@ type proc struct {
 	t      *testing.T
 	URL    string
 	cmd    *exec.Cmd
+	admin  string      // the admin token
 	out    *syncBuffer // stdout and stderr together
 	exited chan struct{}
 	state  *os.ProcessState
@@ -101,7 +102,7 @@ func start(t *testing.T, c conf, args ...string) *proc {
 	if err := os.WriteFile(file, raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{t: t, URL: "http://" + c.addr(), out: &syncBuffer{}, exited: make(chan struct{})}
+	p := &proc{t: t, URL: "http://" + c.addr(), admin: c["admin"].(map[string]any)["token"].(string), out: &syncBuffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(binary, append([]string{"serve", "--config", file}, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	p.cmd.Env = append(os.Environ(), "GOMAXPROCS=2")
@@ -197,5 +198,5 @@ func (p *proc) Do(method, path string, body any, header ...string) simtest.Respo
 // Admin is Do with the admin token.
 func (p *proc) Admin(method, path string, body any) simtest.Response {
 	p.t.Helper()
-	return p.Do(method, path, body, "Authorization", "Bearer "+adminToken)
+	return p.Do(method, path, body, "Authorization", "Bearer "+p.admin)
 }
