@@ -46,19 +46,31 @@ func (o *Operator) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/callbacks/{id}", o.auth(o.show))
 	mux.HandleFunc("POST /v1/callbacks/{id}/resend", o.auth(o.resend))
 	mux.HandleFunc("POST /v1/callbacks/{id}/retry-now", o.auth(o.retryNow))
+	mux.HandleFunc("POST /v1/callbacks/resend", o.auth(o.resendBulk))
 }
 
-// Authorized reports whether r carries the admin token.
+// Authorized reports whether r carries the admin token, in the Bearer
+// header or in the dashboard's session cookie.
 func (o *Operator) Authorized(r *http.Request) bool {
-	return apiutil.SecretEqual(apiutil.BearerToken(r), o.token)
+	ok, _ := apiutil.AdminAuth(r, o.token)
+	return ok
 }
 
+// auth lets a request through with the admin token; one that came by the
+// dashboard's cookie must also pass the CSRF check when it changes state.
 func (o *Operator) auth(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !o.Authorized(r) {
+		ok, viaCookie := apiutil.AdminAuth(r, o.token)
+		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="callbacksim"`)
 			apiutil.WriteError(w, apiutil.Errorf(http.StatusUnauthorized, "missing or invalid admin token"))
 			return
+		}
+		if viaCookie {
+			if err := apiutil.CheckCSRF(r, o.token); err != nil {
+				apiutil.WriteError(w, err)
+				return
+			}
 		}
 		if !o.limit.Check(w, "admin") {
 			return
@@ -152,6 +164,8 @@ func (o *Operator) retryNow(w http.ResponseWriter, r *http.Request) error {
 		return apiutil.Errorf(http.StatusNotFound, "no callback %q", id)
 	case errors.Is(err, queue.ErrNotScheduled):
 		return apiutil.Errorf(http.StatusConflict, "callback %q has no scheduled attempt to run now", id)
+	case errors.Is(err, queue.ErrBusy):
+		return apiutil.Errorf(http.StatusConflict, "an attempt of callback %q is running; try again in a moment", id)
 	case err != nil:
 		return err
 	}

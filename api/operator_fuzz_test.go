@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -79,6 +80,27 @@ func FuzzCallbackPath(f *testing.F) {
 		req := httptest.NewRequest(method, "/", nil)
 		req.URL = &url.URL{Path: "/v1/callbacks/" + callbackID + suffix, RawPath: "/v1/callbacks/" + url.PathEscape(callbackID) + suffix}
 		req.RequestURI = req.URL.RequestURI()
+		req.Header.Set("Authorization", "Bearer "+simtest.AdminToken)
+		sim.Serve(t, req)
+	})
+}
+
+// FuzzBulkResend sends any body to POST /v1/callbacks/resend: ids or a
+// filter, valid or not.
+func FuzzBulkResend(f *testing.F) {
+	sim, id := operatorSim(f)
+	for _, seed := range []string{
+		`{"ids":["` + id + `","cb_gone","` + id + `"]}`,
+		`{"filter":{"provider":"qris","status":"pending","since":"2024-01-01T00:00:00Z","until":"2999-01-01T00:00:00.5Z"}}`,
+		`{"filter":{}}`, `{"ids":[]}`, `{"ids":["x"],"filter":{"provider":"qris"}}`,
+		`{"filter":{"since":"yesterday"}}`, `{"filter":{"provider":"paypal","status":"lost"}}`,
+		`{"ids":[1,2]}`, `{"ids":"` + id + `"}`, `[]`, ``,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req := httptest.NewRequest(http.MethodPost, "/v1/callbacks/resend", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer "+simtest.AdminToken)
 		sim.Serve(t, req)
 	})

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -24,6 +25,8 @@ import (
 	"github.com/callbacksim/callbacksim/dispatcher"
 	"github.com/callbacksim/callbacksim/egress"
 	"github.com/callbacksim/callbacksim/gateway"
+	"github.com/callbacksim/callbacksim/gateway/centili"
+	"github.com/callbacksim/callbacksim/gateway/cinetpay"
 	"github.com/callbacksim/callbacksim/gateway/qris"
 	"github.com/callbacksim/callbacksim/metrics"
 	"github.com/callbacksim/callbacksim/queue"
@@ -32,6 +35,7 @@ import (
 	"github.com/callbacksim/callbacksim/redisconn"
 	"github.com/callbacksim/callbacksim/scheduler"
 	"github.com/callbacksim/callbacksim/store"
+	"github.com/callbacksim/callbacksim/web"
 )
 
 // Roles says what a process does: serve the API, deliver callbacks, or both.
@@ -71,13 +75,17 @@ func New(cfg config.Config, roles Roles, log *slog.Logger) (*App, error) {
 	a.store = store.New(conn.Client, cfg.Retention)
 	a.client = asynq.NewClientFromRedisClient(conn.Client)
 	a.inspect = asynq.NewInspectorFromRedisClient(conn.Client)
+	a.registry.MustRegister(metrics.NewQueueCollector(a.inspect, queue.Name))
 	q := queue.New(a.store, a.client, a.inspect)
 
 	opts := api.Options{Redis: conn, Gatherer: a.registry, Metrics: a.metrics, Log: log}
 	if roles.API {
 		opts.Mount = append(opts.Mount,
 			qris.New(cfg, a.store, q, a.metrics),
+			cinetpay.New(cfg, a.store, q, a.metrics),
+			centili.New(cfg, a.store, q, a.metrics),
 			api.NewOperator(cfg.Admin.Token, a.store, q).Limit(ratelimit.FromConfig(cfg.RateLimit)),
+			web.New(cfg.Admin.Token),
 		)
 	}
 	a.handler = api.NewHandler(opts)
@@ -192,7 +200,17 @@ type asynqLogger struct{ log *slog.Logger }
 
 func (l asynqLogger) Debug(args ...any) { l.log.Debug(fmt.Sprint(args...), "component", "asynq") }
 func (l asynqLogger) Info(args ...any)  { l.log.Info(fmt.Sprint(args...), "component", "asynq") }
-func (l asynqLogger) Warn(args ...any)  { l.log.Warn(fmt.Sprint(args...), "component", "asynq") }
+
+// Warn logs asynq's warnings, but for the one it gives about every callback
+// that ends failed or rejected: the dispatcher logs that already, at info.
+func (l asynqLogger) Warn(args ...any) {
+	msg := fmt.Sprint(args...)
+	if strings.HasPrefix(msg, "Retry exhausted") {
+		l.log.Debug(msg, "component", "asynq")
+		return
+	}
+	l.log.Warn(msg, "component", "asynq")
+}
 func (l asynqLogger) Error(args ...any) { l.log.Error(fmt.Sprint(args...), "component", "asynq") }
 
 // Fatal logs and exits, as asynq's Logger contract requires.

@@ -1,5 +1,11 @@
-// Package cli is callbacksim's command line: serve, version, and the
-// commands that talk to a running simulator.
+// Package cli is callbacksim's command line: serve, version, the sample
+// merchant, and the commands that talk to a running simulator (trigger,
+// callbacks).
+//
+// Exit codes, for scripts: 0 ok (trigger: delivered), 1 error, 2 usage (bad
+// flags or arguments, or a 400 from the API), 3 configuration (bad config
+// file, --api, or a missing or wrong admin token), 4 the triggered callback
+// ended failed or rejected, 5 not found, 6 the API is unreachable.
 package cli
 
 import (
@@ -23,11 +29,13 @@ var Version = "dev"
 
 // Exit codes a script can rely on.
 const (
-	ExitOK       = 0
-	ExitError    = 1 // the command failed
-	ExitUsage    = 2 // bad flags or arguments
-	ExitConfig   = 3 // the configuration is invalid
-	ExitNotFinal = 4 // (trigger --wait) the callback ended failed or rejected
+	ExitOK             = 0 // done; trigger: the callback was delivered
+	ExitError          = 1 // the command failed (an API error not listed below, a timeout)
+	ExitUsage          = 2 // bad flags or arguments, or the API refused them as invalid (400)
+	ExitConfig         = 3 // invalid configuration: a bad config file, --api, or a missing or wrong admin token (401)
+	ExitCallbackFailed = 4 // trigger: the callback ended failed or rejected
+	ExitNotFound       = 5 // no such callback or payment (404)
+	ExitUnreachable    = 6 // no answer from the API: nothing listens at --api, DNS, timeout
 )
 
 // usageError marks errors in the command line itself.
@@ -48,7 +56,7 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	root.SetErr(stderr)
 	root.SetArgs(args)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(serveCmd(), versionCmd())
+	root.AddCommand(serveCmd(), versionCmd(), triggerCmd(), callbacksCmd(), merchantCmd())
 	err := root.Execute()
 	if err == nil {
 		return ExitOK
@@ -60,12 +68,16 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	case errors.As(err, &ke), errors.Is(err, config.ErrInvalid):
 		return ExitConfig
 	case errors.As(err, &ue), strings.HasPrefix(err.Error(), "unknown command"),
-		strings.Contains(err.Error(), "accepts"):
+		strings.Contains(err.Error(), "arg(s)"):
 		return ExitUsage
 	}
 	var ec exitCodeError
 	if errors.As(err, &ec) {
 		return ec.code
+	}
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae.exitCode()
 	}
 	return ExitError
 }

@@ -102,9 +102,9 @@ type Worker struct {
 
 // Providers holds the delivery policy of each gateway.
 type Providers struct {
-	QRIS     Provider `mapstructure:"qris"`
-	CinetPay Provider `mapstructure:"cinetpay"`
-	Centili  Provider `mapstructure:"centili"`
+	QRIS     Provider         `mapstructure:"qris"`
+	CinetPay CinetPayProvider `mapstructure:"cinetpay"`
+	Centili  Provider         `mapstructure:"centili"`
 }
 
 // Get returns the policy of the named provider and whether it exists.
@@ -113,7 +113,7 @@ func (p Providers) Get(name string) (Provider, bool) {
 	case QRIS:
 		return p.QRIS, true
 	case CinetPay:
-		return p.CinetPay, true
+		return p.CinetPay.Provider, true
 	case Centili:
 		return p.Centili, true
 	}
@@ -126,6 +126,17 @@ type Provider struct {
 	Timeout      time.Duration `mapstructure:"timeout"`       // per attempt; not scaled by time_scale
 	SuccessCodes []int         `mapstructure:"success_codes"` // answers that count as delivered
 	StopCodes    []int         `mapstructure:"stop_codes"`    // answers that end the callback as rejected
+}
+
+// CinetPayProvider is CinetPay's delivery policy and the letter case of two
+// notification fields, which differs between versions of CinetPay's
+// documentation.
+type CinetPayProvider struct {
+	Provider `mapstructure:",squash"`
+	// PaymentConfig is the cpm_payment_config value: SINGLE in any letter case.
+	PaymentConfig string `mapstructure:"payment_config"`
+	// PageAction is the cpm_page_action value: PAYMENT in any letter case.
+	PageAction string `mapstructure:"page_action"`
 }
 
 // Retry is a provider's retry schedule.
@@ -210,7 +221,11 @@ func Default() Config {
 		Redis:     Redis{Mode: RedisSingle, Addrs: []string{}},
 		TimeScale: 1,
 		Worker:    Worker{Concurrency: 50, PollInterval: 10 * time.Millisecond, ShutdownTimeout: 15 * time.Second},
-		Providers: Providers{QRIS: cloneProvider(standard), CinetPay: cloneProvider(standard), Centili: cloneProvider(centili)},
+		Providers: Providers{
+			QRIS:     cloneProvider(standard),
+			CinetPay: CinetPayProvider{Provider: cloneProvider(standard), PaymentConfig: "SINGLE", PageAction: "PAYMENT"},
+			Centili:  cloneProvider(centili),
+		},
 		Retention: 168 * time.Hour,
 		Egress:    Egress{AllowPrivate: true, DenyCIDRs: []string{}, AllowCIDRs: []string{}},
 		RateLimit: RateLimit{PerSecond: 1000, Burst: 2000},

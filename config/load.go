@@ -65,6 +65,8 @@ func defaults() map[string]any {
 		m[prefix+"success_codes"] = p.SuccessCodes
 		m[prefix+"stop_codes"] = p.StopCodes
 	}
+	m["providers.cinetpay.payment_config"] = d.Providers.CinetPay.PaymentConfig
+	m["providers.cinetpay.page_action"] = d.Providers.CinetPay.PageAction
 	return m
 }
 

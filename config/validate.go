@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -117,6 +118,13 @@ func (c Config) validateProviders() error {
 				return invalid(prefix+"stop_codes", "%d is also a success code", code)
 			}
 		}
+	}
+	cp := c.Providers.CinetPay
+	if !strings.EqualFold(cp.PaymentConfig, "SINGLE") {
+		return invalid("providers.cinetpay.payment_config", "must be SINGLE in some letter case, got %q", cp.PaymentConfig)
+	}
+	if !strings.EqualFold(cp.PageAction, "PAYMENT") {
+		return invalid("providers.cinetpay.page_action", "must be PAYMENT in some letter case, got %q", cp.PageAction)
 	}
 	return nil
 }

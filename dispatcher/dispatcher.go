@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -176,6 +177,9 @@ func (d *Dispatcher) attempt(ctx context.Context, cb *store.Callback, task queue
 	}
 	a := res.Attempt(start, end.Sub(start), outcome, verdict.Kind)
 	a.Manual, a.Duplicate = task.Manual, task.Duplicate
+	if outcome != store.OutcomeDelivered {
+		a.Hint = hintOf(a, res.Code(), verdict.Kind)
+	}
 	from := cb.Status
 	to := store.Transition(from, task.Manual, outcome)
 	if task.Duplicate {
@@ -195,6 +199,15 @@ func (d *Dispatcher) attempt(ctx context.Context, cb *store.Callback, task queue
 		return &scheduler.DueError{At: *next, Err: errors.New(attemptSummary(a))}
 	}
 	return fmt.Errorf("dispatcher: callback %s %s: %s: %w", cb.ID, outcome, attemptSummary(a), asynq.SkipRetry)
+}
+
+// hintOf is the troubleshooting hint of a failed attempt.
+func hintOf(a store.Attempt, code int, kind string) string {
+	var h http.Header
+	if a.Response != nil {
+		h = a.Response.Headers
+	}
+	return Hint(code, kind, h, a.Request.URL)
 }
 
 func attemptSummary(a store.Attempt) string {

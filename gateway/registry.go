@@ -40,6 +40,15 @@ func NewRegistry(cfg config.Config) *Registry {
 				Secret: m.QRIS.SigningSecret, Signing: m.QRIS.Signing,
 			}
 		}
+		if m.CinetPay != nil {
+			r.renderers[rendererKey{config.CinetPay, m.ID}] = payloads.CinetPayRenderer{SecretKey: m.CinetPay.SecretKey}
+		}
+		if m.Centili != nil {
+			alg, _ := payloads.ParseSignAlgorithm(m.Centili.SignAlgorithm) // validated with the configuration
+			r.renderers[rendererKey{config.Centili, m.ID}] = payloads.CentiliRenderer{
+				SignatureKey: m.Centili.SignatureKey, Algorithm: alg,
+			}
+		}
 	}
 	return r
 }

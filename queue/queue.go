@@ -32,6 +32,9 @@ const MaxRetry = 10_000
 // ErrNotScheduled: retry-now on a callback with no scheduled attempt.
 var ErrNotScheduled = errors.New("queue: no attempt is scheduled")
 
+// ErrBusy: retry-now while an attempt of the callback is running.
+var ErrBusy = errors.New("queue: an attempt is running")
+
 // ErrUnavailable wraps failures to reach the queue.
 var ErrUnavailable = errors.New("queue: redis unavailable")
 
@@ -64,6 +67,7 @@ type Enqueuer interface {
 // Runner is the part of asynq's Inspector Queue uses.
 type Runner interface {
 	RunTask(queue, id string) error
+	GetTaskInfo(queue, id string) (*asynq.TaskInfo, error)
 }
 
 var (
@@ -114,11 +118,33 @@ func (q *Queue) Resend(ctx context.Context, id string) error {
 	return q.enqueue(ctx, Task{ID: id, Manual: true}, asynq.MaxRetry(0))
 }
 
-// RetryNow runs the scheduled attempt of callback id now. It returns
-// ErrNotScheduled when none is scheduled.
+// busyWait bounds how long RetryNow waits for an attempt in progress (or a
+// task waiting in a worker for its due time) to end.
+const busyWait = 3 * time.Second
+
+// RetryNow runs the scheduled attempt of callback id now: a retry, or a
+// first attempt held by the delay scenario. It returns ErrNotScheduled when
+// none is scheduled, and ErrBusy when an attempt of the callback is still
+// running after a short wait.
 func (q *Queue) RetryNow(ctx context.Context, id string) error {
-	if _, err := q.store.Load(ctx, id); err != nil {
+	cb, err := q.store.Load(ctx, id)
+	if err != nil {
 		return err
+	}
+	if cb.Status.Final() || cb.NextAttemptAt == nil {
+		return ErrNotScheduled
+	}
+	// The automatic task's id is the callback's. While it is active (an
+	// attempt is being sent, or the worker waits for its due time), moving
+	// the schedule would be undone by the attempt's own record: wait for it.
+	info, err := q.settledTask(ctx, id)
+	if err != nil {
+		return err
+	}
+	switch info.State {
+	case asynq.TaskStateScheduled, asynq.TaskStateRetry, asynq.TaskStatePending:
+	default:
+		return ErrNotScheduled
 	}
 	ok, err := q.store.ScheduleNow(ctx, id)
 	if err != nil {
@@ -127,13 +153,45 @@ func (q *Queue) RetryNow(ctx context.Context, id string) error {
 	if !ok {
 		return ErrNotScheduled
 	}
+	if info.State == asynq.TaskStatePending {
+		return nil // a worker takes it next, and it is due now
+	}
 	if err := q.runner.RunTask(Name, id); err != nil {
 		if errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) {
-			return ErrNotScheduled // already running, or about to
+			return ErrNotScheduled
+		}
+		// It became pending or active meanwhile: it is running now anyway.
+		if again, ierr := q.runner.GetTaskInfo(Name, id); ierr == nil &&
+			(again.State == asynq.TaskStatePending || again.State == asynq.TaskStateActive) {
+			return nil
 		}
 		return fmt.Errorf("queue: run %s: %w: %w", id, ErrUnavailable, err)
 	}
 	return nil
+}
+
+// settledTask returns the automatic task of callback id once it is not
+// active, waiting up to busyWait.
+func (q *Queue) settledTask(ctx context.Context, id string) (*asynq.TaskInfo, error) {
+	deadline := time.Now().Add(busyWait)
+	for {
+		info, err := q.runner.GetTaskInfo(Name, id)
+		switch {
+		case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
+			return nil, ErrNotScheduled
+		case err != nil:
+			return nil, fmt.Errorf("queue: inspect %s: %w: %w", id, ErrUnavailable, err)
+		case info.State != asynq.TaskStateActive:
+			return info, nil
+		case time.Now().After(deadline):
+			return nil, ErrBusy
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 func (q *Queue) enqueue(ctx context.Context, t Task, opts ...asynq.Option) error {

@@ -5,6 +5,7 @@
 package ratelimit
 
 import (
+	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -67,18 +68,26 @@ func (l *Limiter) Allow(key string) (bool, time.Duration) {
 	return true, 0
 }
 
-// Check is Allow for an HTTP handler: over the limit, it answers 429 with
-// Retry-After (whole seconds, at least 1) and a JSON error, and returns
-// false.
-func (l *Limiter) Check(w http.ResponseWriter, key string) bool {
+// Deny is Allow for an HTTP handler that answers in its own shape: over
+// the limit, it sets Retry-After on w (whole seconds, at least 1) and
+// returns true and the message a 429 answer should carry.
+func (l *Limiter) Deny(w http.ResponseWriter, key string) (bool, string) {
 	ok, wait := l.Allow(key)
 	if ok {
-		return true
+		return false, ""
 	}
 	secs := max(int(math.Ceil(wait.Seconds())), 1)
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	apiutil.WriteError(w, apiutil.Errorf(http.StatusTooManyRequests,
-		"rate limit exceeded: %s requests per second per credential (ratelimit.per_second); retry after %ds",
-		strconv.FormatFloat(float64(l.limit), 'f', -1, 64), secs))
-	return false
+	return true, fmt.Sprintf("rate limit exceeded: %s requests per second per credential (ratelimit.per_second); retry after %ds",
+		strconv.FormatFloat(float64(l.limit), 'f', -1, 64), secs)
+}
+
+// Check is Deny answering callbacksim's own shape: over the limit, it
+// answers 429 with Retry-After and a JSON error, and returns false.
+func (l *Limiter) Check(w http.ResponseWriter, key string) bool {
+	denied, msg := l.Deny(w, key)
+	if denied {
+		apiutil.WriteError(w, &apiutil.Error{Status: http.StatusTooManyRequests, Message: msg})
+	}
+	return !denied
 }

@@ -7,12 +7,22 @@ import (
 	"time"
 
 	"github.com/callbacksim/callbacksim/apiutil"
+	"github.com/callbacksim/callbacksim/queue"
 )
 
 // Limits of a scenario.
 const (
 	MaxDelay      = 24 * time.Hour
 	MaxDuplicates = 10
+)
+
+// Spacing of out-of-order notifications: SequenceGap (before time_scale)
+// separates the first attempts of a payment's successive notifications, and
+// never less than MinSequenceGap, so that they reach the merchant in the
+// intended order even at a tiny time scale.
+const (
+	SequenceGap    = 2 * time.Second
+	MinSequenceGap = 100 * time.Millisecond
 )
 
 // Scenario is {"delay": "30s", "duplicates": 2, "out_of_order": true}.
@@ -66,4 +76,31 @@ func (s Scenario) Validate() error {
 // HeldFor is the wait before the first attempt under time scale.
 func (s Scenario) HeldFor(scale float64) time.Duration {
 	return time.Duration(float64(s.Delay) * scale)
+}
+
+// ValidateFor is Validate for a gateway; several says whether one simulate
+// call of that gateway can produce several notifications (CinetPay's
+// WAITING_FOR_CUSTOMER before the final status). out_of_order is refused
+// with a 400 naming scenario.out_of_order on a gateway that sends one
+// notification per payment (QRIS, Centili): there is no order to reverse.
+func (s Scenario) ValidateFor(several bool) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	if s.OutOfOrder && !several {
+		return apiutil.BadField("scenario.out_of_order",
+			"applies to gateways that send several notifications per payment (CinetPay); this one sends one notification per payment")
+	}
+	return nil
+}
+
+// Plan is how the notifications of one simulate call are queued under time
+// scale: see queue.SubmitSequence.
+func (s Scenario) Plan(scale float64) queue.Plan {
+	return queue.Plan{
+		Hold:       s.HeldFor(scale),
+		Duplicates: s.Duplicates,
+		OutOfOrder: s.OutOfOrder,
+		Gap:        max(time.Duration(float64(SequenceGap)*scale), MinSequenceGap),
+	}
 }

@@ -85,7 +85,7 @@ func (s *Store) Create(ctx context.Context, cb *Callback) error {
 			"method", cb.Method, "url", cb.URL, "created_at", formatTime(cb.CreatedAt),
 			"updated_at", formatTime(cb.UpdatedAt), "next_at", next, "tries", 0,
 			"payload", string(cb.Payload))
-		p.ExpireAt(ctx, key, s.expireAt(cb.CreatedAt))
+		p.PExpireAt(ctx, key, s.expireAt(cb.CreatedAt))
 		member := redis.Z{Score: score(cb.CreatedAt), Member: cb.ID}
 		for _, k := range []string{indexKey("", ""), indexKey(cb.Provider, ""), indexKey("", cb.Status), indexKey(cb.Provider, cb.Status)} {
 			p.ZAdd(ctx, k, member)
@@ -180,14 +180,14 @@ func Transition(from Status, manual bool, outcome Outcome) Status {
 // status is left alone, and the script answers 0.
 //
 // KEYS: record, attempts. ARGV: attempt JSON, expected status, new status,
-// next attempt ("" = none, "-" = leave), updated_at, expire-at (unix s),
+// next attempt ("" = none, "-" = leave), updated_at, expire-at (unix ms),
 // automatic ("1" counts a try).
 var recordScript = redis.NewScript(`
 local cur = redis.call('HGET', KEYS[1], 'status')
 if not cur then return -1 end
 if ARGV[7] == '1' then redis.call('HINCRBY', KEYS[1], 'tries', 1) end
 redis.call('RPUSH', KEYS[2], ARGV[1])
-redis.call('EXPIREAT', KEYS[2], ARGV[6])
+redis.call('PEXPIREAT', KEYS[2], ARGV[6])
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[5])
 if cur ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], 'status', ARGV[3])
@@ -224,7 +224,7 @@ func (s *Store) Record(ctx context.Context, cb *Callback, a Attempt, to Status, 
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		res = recordScript.Eval(ctx, p, []string{recordKey(cb.ID), attemptsKey(cb.ID)},
 			raw, string(from), string(to), nextArg, formatTime(now),
-			s.expireAt(cb.CreatedAt).Unix(), auto)
+			s.expireAt(cb.CreatedAt).UnixMilli(), auto)
 		if from != to {
 			s.moveIndex(ctx, p, cb, from, to)
 		}

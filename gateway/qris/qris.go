@@ -263,7 +263,7 @@ func (g *Gateway) simulate(w http.ResponseWriter, r *http.Request, m config.Merc
 	} else if len(method) > 32 {
 		return apiutil.BadField("payment_method", "must be at most 32 characters")
 	}
-	if err := req.Scenario.Validate(); err != nil {
+	if err := req.Scenario.ValidateFor(false); err != nil {
 		return err
 	}
 

@@ -83,6 +83,14 @@ func StartConfig(tb testing.TB, cfg config.Config, roles app.Roles, r *redistest
 	return &Sim{tb: tb, URL: "http://" + a.Addr(), Config: cfg, Redis: r, Handler: a.Handler()}
 }
 
+// With returns the simulator bound to tb, for use inside a subtest: its
+// helpers then fail tb, not the test that started the simulator.
+func (s *Sim) With(tb testing.TB) *Sim {
+	c := *s
+	c.tb = tb
+	return &c
+}
+
 // Response is an HTTP answer with its body read.
 type Response struct {
 	Status int

@@ -1,0 +1,404 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/callbacksim/callbacksim/app"
+	"github.com/callbacksim/callbacksim/internal/redistest"
+	"github.com/callbacksim/callbacksim/internal/simtest"
+	"github.com/callbacksim/callbacksim/merchant"
+	"github.com/callbacksim/callbacksim/store"
+)
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// run runs the command line and returns its exit code and output.
+func run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	t.Setenv(EnvAPI, "")
+	t.Setenv(EnvToken, "")
+	var stdout, stderr bytes.Buffer
+	code := Run(args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// admin prefixes args with the simulator's address and token.
+func admin(sim *simtest.Sim, args ...string) []string {
+	return append(args, "--api", sim.URL, "--token", simtest.AdminToken)
+}
+
+const qrisSecret = "qris-signing-secret"
+
+// startSim runs a simulator whose demo merchant signs QRIS callbacks.
+func startSim(t *testing.T) *simtest.Sim {
+	t.Helper()
+	r := redistest.Start(t)
+	cfg := simtest.Config(r.URL())
+	cfg.Merchants[0].QRIS.SigningSecret = qrisSecret
+	return simtest.StartConfig(t, cfg, app.Roles{API: true, Worker: true}, r)
+}
+
+// startMerchant runs the sample merchant with the simulator's secrets.
+func startMerchant(t *testing.T, script ...int) (*httptest.Server, *syncBuffer) {
+	t.Helper()
+	out := &syncBuffer{}
+	m, err := merchant.New(merchant.Options{QRISSecret: qrisSecret, Script: script, Out: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(m)
+	t.Cleanup(srv.Close)
+	return srv, out
+}
+
+var callbackID = regexp.MustCompile(`callback (cb_[a-z0-9]+)`)
+
+func TestTriggerQRISFollowsUntilDelivered(t *testing.T) {
+	sim := startSim(t)
+	m, printed := startMerchant(t, 500, 200)
+	code, out, errOut := run(t, admin(sim, "trigger", "qris", "--url", m.URL+"/qris", "--amount", "75000")...)
+	if code != ExitOK {
+		t.Fatalf("exit %d, want 0; stdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	match := callbackID.FindStringSubmatch(out)
+	if match == nil {
+		t.Fatalf("no callback id printed:\n%s", out)
+	}
+	for _, want := range []string{"qris payment CLI-", "#1", "auto", "retry", "500", "hint: 500", "#2", "200", "delivered after 2 attempt(s)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output does not say %q:\n%s", want, out)
+		}
+	}
+	cb := sim.Callback(match[1])
+	if cb.Status != store.StatusDelivered || len(cb.Attempts) != 2 {
+		t.Errorf("callback %s: %s with %d attempts, want delivered with 2", cb.ID, cb.Status, len(cb.Attempts))
+	}
+	// The merchant saw valid signatures on both deliveries.
+	if got := printed.String(); strings.Count(got, "signature valid") != 2 || !strings.Contains(got, match[1]) {
+		t.Errorf("merchant printed:\n%s\nwant two lines with a valid signature for %s", got, match[1])
+	}
+}
+
+func TestTriggerQRISFailedExits4WithJSON(t *testing.T) {
+	sim := startSim(t)
+	m, _ := startMerchant(t, 500)
+	code, out, errOut := run(t, admin(sim, "trigger", "qris", "--callback-url", m.URL, "--status", "failed", "--json")...)
+	if code != ExitCallbackFailed {
+		t.Fatalf("exit %d, want %d; stderr: %s", code, ExitCallbackFailed, errOut)
+	}
+	var got triggered
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("--json output is not JSON (%v):\n%s", err, out)
+	}
+	if got.Provider != "qris" || got.CallbackID == "" || len(got.Callbacks) != 1 {
+		t.Fatalf("output = %+v", got)
+	}
+	cb := got.Callbacks[0]
+	if cb.Status != store.StatusFailed || len(cb.Attempts) != 4 || cb.Event != "FAILED" {
+		t.Errorf("callback: %s, event %s, %d attempts; want failed after 4 attempts of a FAILED payment", cb.Status, cb.Event, len(cb.Attempts))
+	}
+	if !strings.Contains(errOut, "ended failed") {
+		t.Errorf("stderr = %q, want it to say the callback ended failed", errOut)
+	}
+}
+
+func TestTriggerDuplicatesAndNoFollow(t *testing.T) {
+	sim := startSim(t)
+	m, printed := startMerchant(t)
+	code, out, errOut := run(t, admin(sim, "trigger", "qris", "--url", m.URL, "--duplicates", "2")...)
+	if code != ExitOK {
+		t.Fatalf("exit %d; stderr: %s", code, errOut)
+	}
+	if n := strings.Count(out, "duplicate"); n != 2 {
+		t.Errorf("output shows %d duplicates, want 2:\n%s", n, out)
+	}
+	id := callbackID.FindStringSubmatch(out)[1]
+	if n := strings.Count(printed.String(), id); n != 3 {
+		t.Errorf("merchant saw %s %d times, want 3 (same X-Callback-Id each time):\n%s", id, n, printed)
+	}
+
+	// --follow=false: no token needed, the id is printed, exit 0.
+	code, out, errOut = run(t, "trigger", "qris", "--api", sim.URL, "--url", m.URL, "--follow=false", "--json")
+	var ans triggered
+	if code != ExitOK || json.Unmarshal([]byte(out), &ans) != nil || !strings.HasPrefix(ans.CallbackID, "cb_") {
+		t.Errorf("--follow=false: exit %d, stdout %s, stderr %s", code, out, errOut)
+	}
+}
+
+func TestTriggerUsageErrors(t *testing.T) {
+	sim := startSim(t)
+	tests := []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"no gateway", []string{"trigger"}, ExitUsage},
+		{"unknown gateway", []string{"trigger", "paypal", "--url", "http://x.test/"}, ExitUsage},
+		{"qris without --url", []string{"trigger", "qris"}, ExitUsage},
+		{"relative --url", []string{"trigger", "qris", "--url", "/cb"}, ExitUsage},
+		{"bad status", []string{"trigger", "qris", "--url", "http://x.test/", "--status", "ACCEPTED"}, ExitUsage},
+		{"qris out of order", []string{"trigger", "qris", "--url", "http://x.test/", "--out-of-order"}, ExitUsage},
+		{"centili with --url", []string{"trigger", "centili", "--url", "http://x.test/"}, ExitUsage},
+		{"unknown flag", []string{"trigger", "qris", "--colour"}, ExitUsage},
+		{"server refuses the scenario (400)", []string{"trigger", "qris", "--url", "http://x.test/", "--delay", "48h"}, ExitUsage},
+		{"no token to follow", []string{"trigger", "qris", "--url", "http://x.test/", "--api", sim.URL}, ExitConfig},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := tt.args
+			if !strings.Contains(strings.Join(args, " "), "--api") && len(args) > 1 {
+				args = admin(sim, args...)
+			}
+			code, _, errOut := run(t, args...)
+			if code != tt.want {
+				t.Errorf("exit %d, want %d; stderr: %s", code, tt.want, errOut)
+			}
+			if errOut == "" {
+				t.Error("nothing on stderr to say what is wrong")
+			}
+		})
+	}
+}
+
+func TestCallbacksCommands(t *testing.T) {
+	sim := startSim(t)
+	good, _ := startMerchant(t)
+	bad, _ := startMerchant(t, 404)
+	var ids []string
+	for _, url := range []string{good.URL, bad.URL, bad.URL} {
+		code, out, errOut := run(t, admin(sim, "trigger", "qris", "--url", url)...)
+		if code != ExitOK && code != ExitCallbackFailed {
+			t.Fatalf("trigger: exit %d: %s", code, errOut)
+		}
+		ids = append(ids, callbackID.FindStringSubmatch(out)[1])
+	}
+	delivered, failed := ids[0], ids[1:]
+
+	t.Run("list", func(t *testing.T) {
+		code, out, errOut := run(t, admin(sim, "callbacks", "list")...)
+		if code != ExitOK {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		for _, id := range ids {
+			if !strings.Contains(out, id) {
+				t.Errorf("list does not show %s:\n%s", id, out)
+			}
+		}
+		if !strings.HasPrefix(out, "ID") || !strings.Contains(out, "STATUS") {
+			t.Errorf("list is not a table:\n%s", out)
+		}
+	})
+	t.Run("list filtered, JSON, paged", func(t *testing.T) {
+		code, out, _ := run(t, admin(sim, "callbacks", "list", "--status", "failed", "--limit", "1", "--json")...)
+		var page struct {
+			Callbacks  []store.Callback `json:"callbacks"`
+			NextCursor *string          `json:"next_cursor"`
+		}
+		if code != ExitOK || json.Unmarshal([]byte(out), &page) != nil {
+			t.Fatalf("exit %d, output %s", code, out)
+		}
+		if len(page.Callbacks) != 1 || page.Callbacks[0].Status != store.StatusFailed || page.NextCursor == nil {
+			t.Fatalf("page = %s, want one failed callback and a cursor", out)
+		}
+		code, out, _ = run(t, admin(sim, "callbacks", "list", "--status", "failed", "--cursor", *page.NextCursor)...)
+		if code != ExitOK || strings.Contains(out, page.Callbacks[0].ID) || strings.Contains(out, "more:") {
+			t.Errorf("second page: exit %d\n%s", code, out)
+		}
+		code, out, _ = run(t, admin(sim, "callbacks", "list", "--limit", "1")...)
+		if code != ExitOK || !strings.Contains(out, "more: callbacksim callbacks list --cursor ") {
+			t.Errorf("a first page says how to get the next one; got:\n%s", out)
+		}
+	})
+	t.Run("list: bad limit is a usage error", func(t *testing.T) {
+		if code, _, errOut := run(t, admin(sim, "callbacks", "list", "--limit", "501")...); code != ExitUsage || !strings.Contains(errOut, "limit") {
+			t.Errorf("exit %d, stderr %q; want 2 naming limit", code, errOut)
+		}
+	})
+	t.Run("show", func(t *testing.T) {
+		code, out, _ := run(t, admin(sim, "callbacks", "show", failed[0])...)
+		if code != ExitOK || !strings.Contains(out, "failed") || !strings.Contains(out, "#4") || !strings.Contains(out, "hint: 404") {
+			t.Errorf("show: exit %d\n%s", code, out)
+		}
+		code, out, _ = run(t, admin(sim, "callbacks", "show", "-v", delivered)...)
+		for _, want := range []string{"> POST", "> X-Callback-Id: " + delivered, "> X-Callback-Signature: ", `"order_id"`, "< 200", `< {"status":"ok"}`} {
+			if !strings.Contains(out, want) {
+				t.Errorf("show -v does not show %q:\n%s", want, out)
+			}
+		}
+		if code != ExitOK {
+			t.Errorf("exit %d", code)
+		}
+		code, out, _ = run(t, admin(sim, "callbacks", "show", delivered, "--json")...)
+		var cb store.Callback
+		if code != ExitOK || json.Unmarshal([]byte(out), &cb) != nil || cb.ID != delivered || len(cb.Attempts) != 1 {
+			t.Errorf("show --json: exit %d\n%s", code, out)
+		}
+	})
+	t.Run("not found exits 5", func(t *testing.T) {
+		for _, args := range [][]string{{"callbacks", "show", "cb_nope"}, {"callbacks", "resend", "cb_nope"}, {"callbacks", "retry-now", "cb_nope"}} {
+			if code, _, _ := run(t, admin(sim, args...)...); code != ExitNotFound {
+				t.Errorf("%v: exit %d, want %d", args, code, ExitNotFound)
+			}
+		}
+	})
+	t.Run("retry-now on a delivered callback: 409, exit 1", func(t *testing.T) {
+		code, _, errOut := run(t, admin(sim, "callbacks", "retry-now", delivered)...)
+		if code != ExitError || !strings.Contains(errOut, "no scheduled attempt") {
+			t.Errorf("exit %d, stderr %q", code, errOut)
+		}
+	})
+	t.Run("resend one", func(t *testing.T) {
+		code, out, _ := run(t, admin(sim, "callbacks", "resend", delivered)...)
+		if code != ExitOK || !strings.Contains(out, "resend of "+delivered+" queued") {
+			t.Errorf("exit %d\n%s", code, out)
+		}
+		simtest.Eventually(t, 5*time.Second, func() bool { return len(sim.Callback(delivered).Attempts) == 2 },
+			func() string { return "the resend to be attempted" })
+	})
+	t.Run("resend by ids, one unknown: exit 5", func(t *testing.T) {
+		code, out, errOut := run(t, admin(sim, "callbacks", "resend", failed[0], "cb_gone")...)
+		if code != ExitNotFound || !strings.Contains(out, "1 callback(s) queued") || !strings.Contains(errOut, "cb_gone") {
+			t.Errorf("exit %d\nstdout %s\nstderr %s", code, out, errOut)
+		}
+	})
+	t.Run("resend by filter", func(t *testing.T) {
+		code, out, errOut := run(t, admin(sim, "callbacks", "resend", "--status", "failed", "--provider", "qris", "--since", "1h", "--json")...)
+		var ans bulkAnswer
+		if code != ExitOK || json.Unmarshal([]byte(out), &ans) != nil || ans.Queued != 2 {
+			t.Errorf("exit %d\nstdout %s\nstderr %s; want 2 queued", code, out, errOut)
+		}
+	})
+	t.Run("resend usage", func(t *testing.T) {
+		for _, args := range [][]string{
+			{"callbacks", "resend"},
+			{"callbacks", "resend", delivered, "--status", "failed"},
+			{"callbacks", "resend", "--since", "last tuesday"},
+		} {
+			if code, _, _ := run(t, admin(sim, args...)...); code != ExitUsage {
+				t.Errorf("%v: exit %d, want %d", args, code, ExitUsage)
+			}
+		}
+	})
+	t.Run("credentials and reachability", func(t *testing.T) {
+		if code, _, errOut := run(t, "callbacks", "list", "--api", sim.URL); code != ExitConfig || !strings.Contains(errOut, EnvToken) {
+			t.Errorf("no token: exit %d, stderr %q", code, errOut)
+		}
+		if code, _, _ := run(t, "callbacks", "list", "--api", sim.URL, "--token", "wrong"); code != ExitConfig {
+			t.Errorf("wrong token: exit %d, want %d", code, ExitConfig)
+		}
+		if code, _, _ := run(t, "callbacks", "list", "--api", "localhost:8080", "--token", "x"); code != ExitConfig {
+			t.Errorf("--api without a scheme: exit %d, want %d", code, ExitConfig)
+		}
+		closed := fmt.Sprintf("http://127.0.0.1:%d", redistest.FreePort(t))
+		if code, _, errOut := run(t, "callbacks", "list", "--api", closed, "--token", "x"); code != ExitUnreachable || !strings.Contains(errOut, "unreachable") {
+			t.Errorf("nothing listening: exit %d, stderr %q", code, errOut)
+		}
+		if code, _, _ := run(t, "callbacks", "bogus"); code != ExitUsage {
+			t.Errorf("unknown subcommand: exit %d, want %d", code, ExitUsage)
+		}
+		if code, _, _ := run(t, "callbacks"); code != ExitUsage {
+			t.Errorf("no subcommand: exit %d, want %d", code, ExitUsage)
+		}
+	})
+	t.Run("environment", func(t *testing.T) {
+		var stdout, stderr bytes.Buffer
+		t.Setenv(EnvAPI, sim.URL)
+		t.Setenv(EnvToken, simtest.AdminToken)
+		if code := Run([]string{"callbacks", "list", "--json"}, &stdout, &stderr); code != ExitOK || !strings.Contains(stdout.String(), delivered) {
+			t.Errorf("with %s and %s set: exit %d, %s %s", EnvAPI, EnvToken, code, stdout.String(), stderr.String())
+		}
+	})
+}
+
+// TestMerchantCommand runs `callbacksim merchant` as a user would, with a
+// script, and delivers a signed QRIS callback to it from a simulator.
+func TestMerchantCommand(t *testing.T) {
+	sim := startSim(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	merchantContext = func(parent context.Context) (context.Context, context.CancelFunc) { return ctx, cancel }
+	t.Cleanup(func() {
+		merchantContext = func(parent context.Context) (context.Context, context.CancelFunc) {
+			return context.WithCancel(parent)
+		}
+	})
+	out := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- Run([]string{"merchant", "--addr", "127.0.0.1:0", "--script", "500,200", "--qris-secret", qrisSecret}, out, out)
+	}()
+	listening := regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)`)
+	var base string
+	simtest.Eventually(t, 5*time.Second, func() bool {
+		m := listening.FindStringSubmatch(out.String())
+		if m != nil {
+			base = m[1]
+		}
+		return m != nil
+	}, func() string { return "the merchant to say where it listens; it printed: " + out.String() })
+
+	code, stdout, errOut := run(t, admin(sim, "trigger", "qris", "--url", base+"/qris")...)
+	if code != ExitOK {
+		t.Fatalf("trigger: exit %d\n%s\n%s", code, stdout, errOut)
+	}
+	id := callbackID.FindStringSubmatch(stdout)[1]
+	printed := out.String()
+	for _, want := range []string{"qris", id, "signature valid", "answered 500", "answered 200", "order_id=CLI-"} {
+		if !strings.Contains(printed, want) {
+			t.Errorf("merchant output does not say %q:\n%s", want, printed)
+		}
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != ExitOK {
+			t.Errorf("merchant exit %d, want 0", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("merchant did not stop")
+	}
+}
+
+func TestMerchantCommandUsage(t *testing.T) {
+	tests := []struct {
+		args []string
+		want int
+	}{
+		{[]string{"merchant", "--script", "500,abc"}, ExitUsage},
+		{[]string{"merchant", "--script", "500", "--always", "406"}, ExitUsage},
+		{[]string{"merchant", "--always", "42"}, ExitUsage},
+		{[]string{"merchant", "--centili-algorithm", "sha3"}, ExitUsage},
+		{[]string{"merchant", "--merchant", "nobody"}, ExitConfig},
+		{[]string{"merchant", "--config", "/nonexistent/callbacksim.yaml"}, ExitConfig},
+		{[]string{"merchant", "--delay", "soon"}, ExitUsage},
+	}
+	for _, tt := range tests {
+		if code, _, errOut := run(t, tt.args...); code != tt.want {
+			t.Errorf("%v: exit %d, want %d; stderr %s", tt.args, code, tt.want, errOut)
+		}
+	}
+}

@@ -1,0 +1,417 @@
+// Package centili plays Centili's carrier billing notifications
+// (PROVIDERS.md §3): POST /centili/simulate, callbacksim's own endpoint,
+// makes a one-off payment or a subscription event (opt_in,
+// recurring_billing, opt_out) and queues its notification: a signed GET to
+// the service's configured notification_url. Fields the tester leaves out
+// get realistic values.
+package centili
+
+import (
+	"cmp"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	mrand "math/rand/v2"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/callbacksim/callbacksim/apiutil"
+	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/metrics"
+	"github.com/callbacksim/callbacksim/payloads"
+	"github.com/callbacksim/callbacksim/queue"
+	"github.com/callbacksim/callbacksim/ratelimit"
+	"github.com/callbacksim/callbacksim/scenario"
+	"github.com/callbacksim/callbacksim/store"
+)
+
+// Event types.
+const (
+	EventOneOff           = "one_off"
+	EventOptIn            = "opt_in"
+	EventRecurringBilling = "recurring_billing"
+	EventOptOut           = "opt_out"
+)
+
+// Notification statuses.
+const (
+	StatusSuccess  = "success"
+	StatusFailed   = "failed"
+	StatusCanceled = "canceled"
+)
+
+var (
+	// EventTypes lists the event types, one-off first.
+	EventTypes = []string{EventOneOff, EventOptIn, EventRecurringBilling, EventOptOut}
+	// Statuses lists the statuses of a notification.
+	Statuses = []string{StatusSuccess, StatusFailed, StatusCanceled}
+	// ErrorMessages lists the failure reasons Centili sends.
+	ErrorMessages = []string{"CHARGING_FAILED", "PIN_MAX_ATTEMPTS_EXCEEDED", "TRANSACTION_TIMEOUT",
+		"NOT_ENOUGH_CREDIT", "TRANSACTION_CANCELED_BY_USER"}
+	// Intervals lists the billing intervals of a subscription.
+	Intervals = []string{"DAY", "WEEK", "MONTH"}
+	// OptInChannels lists where a subscription can start.
+	OptInChannels = []string{"web", "wap", "android"}
+)
+
+// Gateway serves the Centili simulate endpoint. Its zero value is not
+// usable: call New.
+type Gateway struct {
+	merchants map[string]config.Merchant // by service
+	store     *store.Store
+	queue     *queue.Queue
+	metrics   *metrics.Metrics
+	limit     *ratelimit.Limiter
+	timeScale float64
+	now       func() time.Time
+}
+
+// New returns the Centili gateway of the merchants in cfg that have a
+// Centili block.
+func New(cfg config.Config, st *store.Store, q *queue.Queue, m *metrics.Metrics) *Gateway {
+	g := &Gateway{merchants: map[string]config.Merchant{}, store: st, queue: q, metrics: m,
+		limit: ratelimit.FromConfig(cfg.RateLimit), timeScale: cfg.TimeScale, now: time.Now}
+	for _, m := range cfg.Merchants {
+		if m.Centili != nil {
+			g.merchants[m.Centili.Service] = m
+		}
+	}
+	return g
+}
+
+// Register adds the Centili route to mux.
+func (g *Gateway) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /centili/simulate", g.simulate)
+}
+
+// simulateRequest is the body of POST /centili/simulate. Every field but
+// service and status is optional.
+type simulateRequest struct {
+	Service         string            `json:"service"`
+	Status          string            `json:"status"`
+	EventType       string            `json:"event_type"`
+	TransactionID   apiutil.Text      `json:"transactionid"`
+	Reference       apiutil.Text      `json:"reference"`
+	ClientID        apiutil.Text      `json:"clientid"`
+	UserID          apiutil.Text      `json:"userid"`
+	Phone           apiutil.Text      `json:"phone"`
+	Country         string            `json:"country"`
+	MNO             apiutil.Text      `json:"mno"`
+	MNOCode         string            `json:"mnocode"`
+	Amount          apiutil.Text      `json:"amount"`
+	EndUserPrice    apiutil.Text      `json:"enduserprice"`
+	Revenue         apiutil.Text      `json:"revenue"`
+	RevenueCurrency string            `json:"revenuecurrency"`
+	ErrorMessage    string            `json:"errormessage"`
+	SubscriptionID  apiutil.Text      `json:"subscriptionid"`
+	Interval        string            `json:"interval"`
+	OptInChannel    string            `json:"opt_in_channel"`
+	OriginalMessage string            `json:"originalmessage"`
+	Shortcode       apiutil.Text      `json:"shortcode"`
+	MOMessage       string            `json:"momessage"`
+	Scenario        scenario.Scenario `json:"scenario"`
+}
+
+// simulateAnswer is the 202 answer of POST /centili/simulate.
+type simulateAnswer struct {
+	CallbackID     string `json:"callback_id"`
+	TransactionID  string `json:"transactionid"`
+	SubscriptionID string `json:"subscriptionid,omitempty"`
+}
+
+func (g *Gateway) simulate(w http.ResponseWriter, r *http.Request) {
+	if err := g.simulateErr(w, r); err != nil {
+		apiutil.WriteError(w, err)
+	}
+}
+
+func (g *Gateway) simulateErr(w http.ResponseWriter, r *http.Request) error {
+	var req simulateRequest
+	if err := apiutil.DecodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	m, ok := g.merchant(req.Service)
+	if !ok {
+		return &apiutil.Error{Status: http.StatusUnauthorized, Field: "service", Message: "missing or unknown service"}
+	}
+	if denied, msg := g.limit.Deny(w, "centili:"+m.ID); denied {
+		return &apiutil.Error{Status: http.StatusTooManyRequests, Message: msg}
+	}
+	if err := req.validate(); err != nil {
+		return err
+	}
+	if req.EventType == EventRecurringBilling || req.EventType == EventOptOut {
+		sub, err := g.subscription(r.Context(), m, string(req.SubscriptionID))
+		if err != nil {
+			return err
+		}
+		if err := req.inherit(sub); err != nil {
+			return err
+		}
+	}
+	params, err := req.params(m.Centili.Service)
+	if err != nil {
+		return err
+	}
+	now := g.now().UTC()
+	cb := &store.Callback{
+		ID: store.NewID(), Provider: config.Centili, MerchantID: m.ID, Reference: params["transactionid"],
+		Event: params["event_type"] + ":" + params["status"], Method: http.MethodGet,
+		URL: m.Centili.NotificationURL, CreatedAt: now,
+	}
+	var undo func()
+	if req.EventType != EventOneOff {
+		if undo, err = g.subscribe(r.Context(), m, &req, params, cb.ID); err != nil {
+			return err
+		}
+	}
+	if cb.Payload, err = json.Marshal(payloads.CentiliNotification{Params: params}); err != nil {
+		return fmt.Errorf("centili: encode notification: %w", err)
+	}
+	if err := g.queue.Submit(r.Context(), cb, req.Scenario.HeldFor(g.timeScale), req.Scenario.Duplicates); err != nil {
+		if undo != nil {
+			undo()
+		}
+		return err
+	}
+	if req.EventType != EventOptOut { // every other event is a charge
+		g.metrics.PaymentsInitiated.WithLabelValues(config.Centili).Inc()
+	}
+	apiutil.WriteJSON(w, http.StatusAccepted, simulateAnswer{
+		CallbackID: cb.ID, TransactionID: params["transactionid"], SubscriptionID: params["subscriptionid"],
+	})
+	return nil
+}
+
+// merchant finds the merchant of a service, comparing every service in
+// constant time.
+func (g *Gateway) merchant(service string) (config.Merchant, bool) {
+	var found *config.Merchant
+	for s, m := range g.merchants {
+		if apiutil.SecretEqual(service, s) {
+			found = &m
+		}
+	}
+	if found == nil {
+		return config.Merchant{}, false
+	}
+	return *found, true
+}
+
+var (
+	decimalPattern  = regexp.MustCompile(`^[0-9]{1,9}(\.[0-9]{1,4})?$`)
+	mnoCodePattern  = regexp.MustCompile(`^[A-Z]{2}_[A-Z0-9_]{1,30}$`)
+	countryPattern  = regexp.MustCompile(`^[a-z]{2}$`)
+	mccmncPattern   = regexp.MustCompile(`^[0-9]{5,6}$`)
+	currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
+	digitsPattern   = regexp.MustCompile(`^[0-9]{1,20}$`)
+)
+
+const maxText = 255
+
+// field is a request field by name, for checks in a stable order.
+type field struct{ name, value string }
+
+// validate checks the fields as given, and fills the event type and the
+// error message.
+func (req *simulateRequest) validate() error {
+	if !slices.Contains(Statuses, req.Status) {
+		return apiutil.BadField("status", "must be one of %s, got %q", strings.Join(Statuses, ", "), req.Status)
+	}
+	if req.EventType == "" {
+		req.EventType = EventOneOff
+	}
+	if !slices.Contains(EventTypes, req.EventType) {
+		return apiutil.BadField("event_type", "must be one of %s, got %q", strings.Join(EventTypes, ", "), req.EventType)
+	}
+	switch {
+	case req.Status == StatusSuccess && req.ErrorMessage != "":
+		return apiutil.BadField("errormessage", "is only sent on failure (status failed or canceled)")
+	case req.ErrorMessage != "" && !slices.Contains(ErrorMessages, req.ErrorMessage):
+		return apiutil.BadField("errormessage", "must be one of %s, got %q", strings.Join(ErrorMessages, ", "), req.ErrorMessage)
+	case req.Status == StatusFailed && req.ErrorMessage == "":
+		req.ErrorMessage = "CHARGING_FAILED"
+	case req.Status == StatusCanceled && req.ErrorMessage == "":
+		req.ErrorMessage = "TRANSACTION_CANCELED_BY_USER"
+	}
+	if req.EventType == EventOneOff {
+		for _, f := range [...]field{{"subscriptionid", string(req.SubscriptionID)}, {"interval", req.Interval}, {"opt_in_channel", req.OptInChannel}} {
+			if f.value != "" {
+				return apiutil.BadField(f.name, "is only for subscription events (event_type opt_in, recurring_billing or opt_out)")
+			}
+		}
+	} else if req.EventType != EventOptIn && req.SubscriptionID == "" {
+		return apiutil.BadField("subscriptionid", "is required for %s: use the subscriptionid of the opt_in", req.EventType)
+	}
+	if req.Interval != "" && !slices.Contains(Intervals, req.Interval) {
+		return apiutil.BadField("interval", "must be one of %s, got %q", strings.Join(Intervals, ", "), req.Interval)
+	}
+	if req.OptInChannel != "" && !slices.Contains(OptInChannels, req.OptInChannel) {
+		return apiutil.BadField("opt_in_channel", "must be one of %s, got %q", strings.Join(OptInChannels, ", "), req.OptInChannel)
+	}
+	if req.Reference != "" && req.ClientID != "" {
+		return apiutil.BadField("clientid", "send reference or clientid (the name some services use for it), not both")
+	}
+	for _, f := range [...]field{
+		{"transactionid", string(req.TransactionID)}, {"reference", string(req.Reference)}, {"clientid", string(req.ClientID)},
+		{"userid", string(req.UserID)}, {"subscriptionid", string(req.SubscriptionID)}, {"originalmessage", req.OriginalMessage},
+		{"momessage", req.MOMessage}, {"shortcode", string(req.Shortcode)},
+	} {
+		if utf8.RuneCountInString(f.value) > maxText || !printable(f.value) {
+			return apiutil.BadField(f.name, "must be printable text of at most %d characters", maxText)
+		}
+	}
+	if err := req.Scenario.Validate(); err != nil {
+		return err
+	}
+	if req.Scenario.OutOfOrder {
+		return apiutil.BadField("scenario.out_of_order", "is not supported for centili yet")
+	}
+	return nil
+}
+
+func printable(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
+}
+
+// params builds the notification's parameters, filling what the request
+// leaves out.
+func (req *simulateRequest) params(service string) (map[string]string, error) {
+	p := map[string]string{
+		"service": service, "status": req.Status, "event_type": req.EventType,
+		"transactionid": string(req.TransactionID), "revenuecurrency": req.RevenueCurrency,
+	}
+	if p["transactionid"] == "" {
+		p["transactionid"] = randomHex(16)
+	}
+	if p["revenuecurrency"] == "" {
+		p["revenuecurrency"] = "EUR"
+	} else if !currencyPattern.MatchString(p["revenuecurrency"]) {
+		return nil, apiutil.BadField("revenuecurrency", "must be an ISO 4217 code such as EUR, got %q", req.RevenueCurrency)
+	}
+	if err := req.where(p); err != nil {
+		return nil, err
+	}
+	if err := req.money(p); err != nil {
+		return nil, err
+	}
+	switch {
+	case req.ClientID != "":
+		p["clientid"] = string(req.ClientID)
+	case req.Reference != "":
+		p["reference"] = string(req.Reference)
+	default:
+		p["reference"] = strconv.Itoa(10_000_000 + mrand.IntN(90_000_000))
+	}
+	if req.ErrorMessage != "" {
+		p["errormessage"] = req.ErrorMessage
+	}
+	for name, v := range map[string]string{"originalmessage": req.OriginalMessage, "shortcode": string(req.Shortcode), "momessage": req.MOMessage} {
+		if v != "" {
+			p[name] = v
+		}
+	}
+	if req.EventType != EventOneOff {
+		p["subscriptionid"] = cmp.Or(string(req.SubscriptionID), strconv.Itoa(1_000_000_000+mrand.IntN(9_000_000_000)))
+		p["interval"] = cmp.Or(req.Interval, "MONTH")
+		p["opt_in_channel"] = cmp.Or(req.OptInChannel, "web")
+	}
+	return p, nil
+}
+
+// where fills phone, userid, country, mno and mnocode, which must agree.
+func (req *simulateRequest) where(p map[string]string) error {
+	phone := strings.TrimPrefix(string(req.Phone), "+")
+	if phone != "" && (!digitsPattern.MatchString(phone) || len(phone) < 8 || len(phone) > 15) {
+		return apiutil.BadField("phone", "must be an E.164 number of 8 to 15 digits, without +")
+	}
+	country := strings.ToLower(req.Country)
+	if country != "" && !countryPattern.MatchString(country) {
+		return apiutil.BadField("country", "must be an ISO 3166 country code such as fr, got %q", req.Country)
+	}
+	mnocode := req.MNOCode
+	switch {
+	case mnocode != "":
+		if !mnoCodePattern.MatchString(mnocode) {
+			return apiutil.BadField("mnocode", "must be a country and an operator such as FR_ORANGE, got %q", mnocode)
+		}
+		if cc := strings.ToLower(mnocode[:2]); country == "" {
+			country = cc
+		} else if cc != country {
+			return apiutil.BadField("mnocode", "%s is not an operator of country %q", mnocode, country)
+		}
+	case country != "":
+		m, ok := markets[country]
+		if !ok {
+			return apiutil.BadField("mnocode", "is required for country %q (the simulator fills it for %s)", country, strings.Join(countryCodes(), ", "))
+		}
+		mnocode = m.operators[mrand.IntN(len(m.operators))].code
+	default:
+		if country, _ = countryOfPhone(phone); country == "" {
+			country = randomCountry()
+		}
+		m := markets[country]
+		mnocode = m.operators[mrand.IntN(len(m.operators))].code
+	}
+	if phone == "" {
+		m, ok := markets[country]
+		if !ok {
+			return apiutil.BadField("phone", "is required for country %q (the simulator fills it for %s)", country, strings.Join(countryCodes(), ", "))
+		}
+		phone = m.phone()
+	}
+	p["phone"], p["country"], p["mnocode"] = phone, country, mnocode
+	p["userid"] = string(req.UserID)
+	if p["userid"] == "" {
+		p["userid"] = phone
+	}
+	switch mno := string(req.MNO); {
+	case mno != "" && !mccmncPattern.MatchString(mno):
+		return apiutil.BadField("mno", "must be an MCC and MNC of 5 or 6 digits, such as 20801, got %q", mno)
+	case mno != "":
+		p["mno"] = mno
+	default:
+		if op, ok := operatorOf(mnocode); ok {
+			p["mno"] = op.mccmnc
+		}
+	}
+	return nil
+}
+
+// money fills amount, enduserprice and revenue.
+func (req *simulateRequest) money(p map[string]string) error {
+	amount := string(req.Amount)
+	if amount == "" {
+		amount = "1"
+	}
+	if n, err := strconv.Atoi(amount); err != nil || n < 1 || n > 1_000_000 {
+		return apiutil.BadField("amount", "must be a whole quantity of virtual goods from 1 to 1000000, got %q", amount)
+	}
+	price := string(req.EndUserPrice)
+	if price == "" {
+		price = "1.99"
+	} else if !decimalPattern.MatchString(price) {
+		return apiutil.BadField("enduserprice", "must be a decimal such as 1.99, got %q", price)
+	}
+	revenue := string(req.Revenue)
+	if revenue == "" {
+		f, _ := strconv.ParseFloat(price, 64)
+		revenue = strconv.FormatFloat(f*0.6, 'f', 4, 64) // a typical carrier billing payout
+	} else if !decimalPattern.MatchString(revenue) {
+		return apiutil.BadField("revenue", "must be a decimal such as 1.1940, got %q", revenue)
+	}
+	p["amount"], p["enduserprice"], p["revenue"] = amount, price, revenue
+	return nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

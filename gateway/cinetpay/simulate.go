@@ -1,0 +1,280 @@
+package cinetpay
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/callbacksim/callbacksim/apiutil"
+	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/payloads"
+	"github.com/callbacksim/callbacksim/scenario"
+	"github.com/callbacksim/callbacksim/store"
+)
+
+// Statuses lists the statuses /v2/simulate takes.
+var Statuses = []string{StatusAccepted, StatusRefused, StatusWaiting}
+
+// simulateRequest is the body of POST /v2/simulate.
+type simulateRequest struct {
+	APIKey        string            `json:"apikey"`
+	SiteID        apiutil.Text      `json:"site_id"`
+	TransactionID string            `json:"transaction_id"`
+	Token         string            `json:"token"`
+	Status        string            `json:"status"`
+	PaymentMethod string            `json:"payment_method"`
+	PhoneNumber   string            `json:"phone_number"`
+	PhonePrefix   string            `json:"phone_prefix"`
+	Reason        string            `json:"reason"`
+	Scenario      scenario.Scenario `json:"scenario"`
+}
+
+var (
+	methodPattern = regexp.MustCompile(`^[A-Z0-9_]{1,32}$`)
+	digits        = regexp.MustCompile(`^[0-9]+$`)
+)
+
+// outcome is a status change of a payment, from /v2/simulate or the
+// checkout page.
+type outcome struct {
+	Status        string
+	Reason        string // REFUSED only; "" = TRANSACTION_CANCEL
+	PaymentMethod string // "" = the payment's, or the currency's usual one
+	PhoneNumber   string
+	PhonePrefix   string
+	Scenario      scenario.Scenario
+}
+
+func (req simulateRequest) outcome() (outcome, error) {
+	o := outcome{Status: req.Status, Reason: req.Reason, PaymentMethod: req.PaymentMethod,
+		PhoneNumber: req.PhoneNumber, PhonePrefix: req.PhonePrefix, Scenario: req.Scenario}
+	if !slices.Contains(Statuses, o.Status) {
+		return o, apiutil.BadField("status", "must be one of %s, got %q", strings.Join(Statuses, ", "), o.Status)
+	}
+	if o.Reason != "" {
+		if o.Status != StatusRefused {
+			return o, apiutil.BadField("reason", "is only for status REFUSED")
+		}
+		if _, ok := refusalCodes[o.Reason]; !ok {
+			return o, apiutil.BadField("reason", "must be PAYMENT_FAILED, INSUFFICIENT_BALANCE, OTP_CODE_ERROR or TRANSACTION_CANCEL, got %q", o.Reason)
+		}
+	}
+	if o.PaymentMethod != "" && !methodPattern.MatchString(o.PaymentMethod) {
+		return o, apiutil.BadField("payment_method", "must be 1 to 32 capital letters, digits or _ (e.g. OM, MOMO, FLOOZ)")
+	}
+	if o.PhoneNumber != "" && (!digits.MatchString(o.PhoneNumber) || len(o.PhoneNumber) < 6 || len(o.PhoneNumber) > 15) {
+		return o, apiutil.BadField("phone_number", "must be 6 to 15 digits, without the country prefix")
+	}
+	if o.PhonePrefix != "" && (!digits.MatchString(o.PhonePrefix) || len(o.PhonePrefix) > 4) {
+		return o, apiutil.BadField("phone_prefix", "must be a country calling code of 1 to 4 digits, e.g. 225")
+	}
+	if err := o.Scenario.Validate(); err != nil {
+		return o, err
+	}
+	if o.Scenario.OutOfOrder {
+		return o, apiutil.BadField("scenario.out_of_order", "is not supported for cinetpay yet")
+	}
+	return o, nil
+}
+
+// simulate serves POST /v2/simulate.
+func (g *Gateway) simulate(w http.ResponseWriter, r *http.Request) {
+	if err := g.simulateErr(w, r); err != nil {
+		apiutil.WriteError(w, err)
+	}
+}
+
+func (g *Gateway) simulateErr(w http.ResponseWriter, r *http.Request) error {
+	var req simulateRequest
+	if err := apiutil.DecodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	m, ok := g.merchant(req.APIKey)
+	if !ok {
+		return apiutil.Errorf(http.StatusUnauthorized, "missing or unknown apikey")
+	}
+	if string(req.SiteID) != m.CinetPay.SiteID {
+		return &apiutil.Error{Status: http.StatusUnauthorized, Field: "site_id", Message: "site_id does not belong to this apikey"}
+	}
+	if denied, msg := g.limit.Deny(w, "cinetpay:"+m.ID); denied {
+		return &apiutil.Error{Status: http.StatusTooManyRequests, Message: msg}
+	}
+	if req.TransactionID == "" && req.Token == "" {
+		return apiutil.BadField("transaction_id", "is required (or token, the payment_token)")
+	}
+	o, err := req.outcome()
+	if err != nil {
+		return err
+	}
+	key, _, err := g.find(r.Context(), m, req.TransactionID, req.Token)
+	if errors.Is(err, store.ErrNotFound) {
+		return apiutil.Errorf(http.StatusNotFound, "no transaction with this transaction_id or token on site %s; initialise it with POST /v2/payment first", m.CinetPay.SiteID)
+	}
+	if err != nil {
+		return err
+	}
+	id, err := g.transition(r.Context(), m, key, o)
+	if err != nil {
+		return err
+	}
+	apiutil.WriteJSON(w, http.StatusAccepted, map[string]string{"callback_id": id})
+	return nil
+}
+
+// finalError: a status change asked of a payment whose status is final.
+type finalError struct{ transactionID, status string }
+
+func (e *finalError) Error() string {
+	return fmt.Sprintf("transaction %q is already %s: a final status cannot change; send its notification again with POST /v1/callbacks/{id}/resend",
+		e.transactionID, e.status)
+}
+
+// transition moves the payment under key to the outcome's status and
+// queues the notification of that change. It returns the callback id.
+func (g *Gateway) transition(ctx context.Context, m config.Merchant, key string, o outcome) (string, error) {
+	now := g.now().UTC()
+	cb := &store.Callback{
+		ID: store.NewID(), Provider: config.CinetPay, MerchantID: m.ID, Event: o.Status,
+		Method: http.MethodPost, CreatedAt: now,
+	}
+	var p, prev Payment
+	err := g.store.UpdatePayment(ctx, key, func(old []byte) ([]byte, error) {
+		var err error
+		if p, err = decodePayment(old); err != nil {
+			return nil, err
+		}
+		if p.Final() {
+			return nil, &finalError{p.TransactionID, p.Status}
+		}
+		prev = p
+		prev.CallbackIDs = slices.Clone(p.CallbackIDs)
+		p.apply(o, now)
+		p.CallbackIDs = append(p.CallbackIDs, cb.ID)
+		return json.Marshal(p)
+	})
+	var fe *finalError
+	switch {
+	case errors.As(err, &fe):
+		return "", &apiutil.Error{Status: http.StatusConflict, Field: "status", Message: fe.Error()}
+	case err != nil:
+		return "", err
+	}
+	payload, err := json.Marshal(payloads.CinetPayNotification{Fields: g.fields(p)})
+	if err != nil {
+		return "", fmt.Errorf("cinetpay: encode notification: %w", err)
+	}
+	cb.URL, cb.Reference, cb.Payload = p.NotifyURL, p.TransactionID, payload
+	if err := g.queue.Submit(ctx, cb, o.Scenario.HeldFor(g.timeScale), o.Scenario.Duplicates); err != nil {
+		g.revert(key, cb.ID, prev)
+		return "", err
+	}
+	return cb.ID, nil
+}
+
+// apply moves the payment to the outcome's status at now.
+func (p *Payment) apply(o outcome, now time.Time) {
+	p.Status, p.UpdatedAt, p.Reason = o.Status, now.Truncate(time.Second), ""
+	if o.Status == StatusRefused {
+		p.Reason = o.Reason
+		if p.Reason == "" {
+			p.Reason = messages[CodeCancel]
+		}
+	}
+	d := defaultsFor(p.Currency)
+	p.PaymentMethod = firstNonEmpty(o.PaymentMethod, p.PaymentMethod, d.method)
+	p.PhonePrefix = firstNonEmpty(o.PhonePrefix, p.PhonePrefix, d.prefix)
+	p.PhoneNumber = firstNonEmpty(o.PhoneNumber, p.PhoneNumber)
+	if p.PhoneNumber == "" {
+		p.PhoneNumber = d.national()
+	}
+	if o.Status == StatusAccepted {
+		paid := now.Truncate(time.Second)
+		p.PaidAt = &paid
+		p.OperatorID = operatorID(paid)
+	}
+}
+
+// revert puts back the payment as it was before a status change whose
+// notification could not be queued, so that the change can be made again;
+// unless another change came after it.
+func (g *Gateway) revert(key, callbackID string, prev Payment) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = g.store.UpdatePayment(ctx, key, func(old []byte) ([]byte, error) {
+		p, err := decodePayment(old)
+		if err != nil || len(p.CallbackIDs) == 0 || p.CallbackIDs[len(p.CallbackIDs)-1] != callbackID {
+			return nil, errors.New("cinetpay: nothing to revert")
+		}
+		return json.Marshal(prev)
+	})
+}
+
+// fields are the notification's form fields for the payment as it stands.
+func (g *Gateway) fields(p Payment) payloads.CinetPayFields {
+	msg := messages[CodeSuccess]
+	switch p.Status {
+	case StatusWaiting:
+		msg = messages[CodeWaitingValidate]
+	case StatusRefused:
+		msg = p.Reason
+	}
+	return payloads.CinetPayFields{
+		SiteID: p.SiteID, TransID: p.TransactionID, TransDate: p.CreatedAt.UTC().Format(payloads.CinetPayDateLayout),
+		Amount: strconv.FormatInt(p.Amount, 10), Currency: p.Currency, Signature: p.Signature,
+		PaymentMethod: p.PaymentMethod, CelPhoneNum: p.PhoneNumber, PhonePrefixe: p.PhonePrefix,
+		Language: p.Lang, Version: payloads.CinetPayVersion, PaymentConfig: g.paymentConfig,
+		PageAction: g.pageAction, Custom: deref(p.Metadata), Designation: p.Description, ErrorMessage: msg,
+	}
+}
+
+// currencyDefaults are the usual payment method and phone numbers of a
+// currency's main market.
+type currencyDefaults struct {
+	method, prefix string
+	lead           string // the national number's first digits
+	length         int    // the national number's length
+}
+
+func (d currencyDefaults) national() string {
+	var b strings.Builder
+	b.WriteString(d.lead)
+	for b.Len() < d.length {
+		b.WriteByte(byte('0' + rand.IntN(10)))
+	}
+	return b.String()
+}
+
+func defaultsFor(currency string) currencyDefaults {
+	switch currency {
+	case "XAF": // Cameroon
+		return currencyDefaults{method: "MTNCM", prefix: "237", lead: "67", length: 9}
+	case "CDF", "USD": // DR Congo
+		return currencyDefaults{method: "OMCD", prefix: "243", lead: "89", length: 9}
+	case "GNF": // Guinea
+		return currencyDefaults{method: "OMGN", prefix: "224", lead: "62", length: 9}
+	}
+	return currencyDefaults{method: "OM", prefix: "225", lead: "07", length: 10} // Côte d'Ivoire, XOF
+}
+
+// operatorID makes an operator transaction id in the style of CinetPay's
+// examples: MP220915.2257.A76307.
+func operatorID(t time.Time) string {
+	return fmt.Sprintf("MP%s.%c%05d", t.UTC().Format("060102.1504"), 'A'+rand.IntN(26), rand.IntN(100000))
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

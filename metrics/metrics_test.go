@@ -1,0 +1,135 @@
+package metrics_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/metrics"
+)
+
+// longestDelivery is the longest a callback of the default configuration can
+// take to be delivered at time_scale 1: every retry delay plus a timed-out
+// attempt before each.
+func longestDelivery() time.Duration {
+	cfg := config.Default()
+	var longest time.Duration
+	for _, name := range config.ProviderNames {
+		p, _ := cfg.Providers.Get(name)
+		total := time.Duration(len(p.Retry.Schedule)+1) * p.Timeout
+		for _, d := range p.Retry.Schedule {
+			total += d
+		}
+		longest = max(longest, total)
+	}
+	return longest
+}
+
+func TestHistogramBucketsFitWhatTheyMeasure(t *testing.T) {
+	cfg := config.Default()
+	tests := []struct {
+		name    string
+		buckets []float64
+		// lo and hi bound what the histogram must resolve, in seconds.
+		lo, hi float64
+		// bounds must be bucket bounds, so that "at most this" is exact.
+		bounds []float64
+	}{
+		{
+			name: "attempt duration: ms to tens of seconds", buckets: metrics.AttemptDurationBuckets,
+			lo: .001, hi: 30, bounds: []float64{cfg.Providers.QRIS.Timeout.Seconds()},
+		},
+		{
+			name:    "delivery latency: a first attempt at time_scale 0.01 to the longest default schedule",
+			buckets: metrics.DeliveryLatencyBuckets, lo: .005, hi: longestDelivery().Seconds(),
+		},
+		{
+			name: "retry lateness: ms, around the poll interval", buckets: metrics.RetryLatenessBuckets,
+			lo: .001, hi: 10, bounds: []float64{cfg.Worker.PollInterval.Seconds(), 2 * cfg.Worker.PollInterval.Seconds()},
+		},
+		{name: "http request duration", buckets: metrics.HTTPRequestBuckets, lo: .0005, hi: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := tt.buckets
+			if !slices.IsSorted(b) || len(slices.Compact(slices.Clone(b))) != len(b) {
+				t.Fatalf("buckets %v are not strictly increasing", b)
+			}
+			if b[0] > tt.lo {
+				t.Errorf("first bucket %v > %v: the low end is not resolved", b[0], tt.lo)
+			}
+			if b[len(b)-1] < tt.hi {
+				t.Errorf("last bucket %v < %v: the high end falls in +Inf", b[len(b)-1], tt.hi)
+			}
+			for i := 1; i < len(b); i++ {
+				if b[i]/b[i-1] > 5 {
+					t.Errorf("buckets %v and %v are more than 5x apart: quantiles between them are guesses", b[i-1], b[i])
+				}
+			}
+			for _, v := range tt.bounds {
+				if !slices.Contains(b, v) {
+					t.Errorf("%v is not a bound of %v", v, b)
+				}
+			}
+		})
+	}
+}
+
+func TestNewRegistersEveryMetricWithItsLabels(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := metrics.New(reg)
+	m.PaymentsInitiated.WithLabelValues("qris").Inc()
+	m.Attempts.WithLabelValues("qris", "delivered", "2xx").Inc()
+	m.AttemptDuration.WithLabelValues("qris").Observe(.01)
+	m.Finished.WithLabelValues("qris", "delivered").Inc()
+	m.DeliveryLatency.WithLabelValues("qris").Observe(.02)
+	m.RetryLateness.WithLabelValues("qris").Observe(.003)
+	m.HTTPRequests.WithLabelValues("GET /healthz", "200").Inc()
+	m.HTTPRequestSeconds.WithLabelValues("GET /healthz").Observe(.001)
+
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]*dto.MetricFamily{}
+	for _, f := range fams {
+		got[f.GetName()] = f
+	}
+	want := map[string]struct {
+		typ    dto.MetricType
+		labels []string
+	}{
+		"callbacksim_payments_initiated_total":          {dto.MetricType_COUNTER, []string{"provider"}},
+		"callbacksim_delivery_attempts_total":           {dto.MetricType_COUNTER, []string{"code_class", "outcome", "provider"}},
+		"callbacksim_delivery_attempt_duration_seconds": {dto.MetricType_HISTOGRAM, []string{"provider"}},
+		"callbacksim_callbacks_finished_total":          {dto.MetricType_COUNTER, []string{"provider", "status"}},
+		"callbacksim_callback_delivery_latency_seconds": {dto.MetricType_HISTOGRAM, []string{"provider"}},
+		"callbacksim_retry_lateness_seconds":            {dto.MetricType_HISTOGRAM, []string{"provider"}},
+		"callbacksim_http_requests_total":               {dto.MetricType_COUNTER, []string{"code", "route"}},
+		"callbacksim_http_request_duration_seconds":     {dto.MetricType_HISTOGRAM, []string{"route"}},
+	}
+	if len(got) != len(want) {
+		t.Errorf("registered %d families, want %d", len(got), len(want))
+	}
+	for name, w := range want {
+		f, ok := got[name]
+		if !ok {
+			t.Errorf("%s is not registered", name)
+			continue
+		}
+		if f.GetType() != w.typ {
+			t.Errorf("%s is a %s, want %s", name, f.GetType(), w.typ)
+		}
+		var labels []string
+		for _, l := range f.GetMetric()[0].GetLabel() {
+			labels = append(labels, l.GetName())
+		}
+		if !slices.Equal(labels, w.labels) {
+			t.Errorf("%s labels = %v, want %v", name, labels, w.labels)
+		}
+	}
+}

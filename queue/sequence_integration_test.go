@@ -1,0 +1,86 @@
+package queue_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/internal/simtest"
+	"github.com/callbacksim/callbacksim/scenario"
+	"github.com/callbacksim/callbacksim/store"
+)
+
+// notifications builds the successive notifications of one payment, as a
+// gateway with several of them would: an intermediate status, then the
+// final one.
+func notifications(url string, events ...string) []*store.Callback {
+	now := time.Now().UTC()
+	out := make([]*store.Callback, len(events))
+	for i, ev := range events {
+		payload, _ := json.Marshal(map[string]string{"order_id": "ORDER-SEQ", "status": ev})
+		out[i] = &store.Callback{
+			ID: store.NewID(), Provider: config.QRIS, MerchantID: "demo", Reference: "ORDER-SEQ", Event: ev,
+			Method: http.MethodPost, URL: url, CreatedAt: now, Payload: payload,
+		}
+	}
+	return out
+}
+
+func statusOf(t *testing.T, body []byte) string {
+	t.Helper()
+	var v struct{ Status string }
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatalf("body %s: %v", body, err)
+	}
+	return v.Status
+}
+
+func TestSubmitSequence(t *testing.T) {
+	sim := simtest.Start(t) // time_scale 0.01
+	_, q := sim.Direct()
+	tests := []struct {
+		name       string
+		sc         scenario.Scenario
+		wantOrder  []string
+		duplicates int
+	}{
+		{"in order", scenario.Scenario{}, []string{"WAITING_FOR_CUSTOMER", "ACCEPTED"}, 0},
+		{"out of order: the final status first", scenario.Scenario{OutOfOrder: true}, []string{"ACCEPTED", "WAITING_FOR_CUSTOMER"}, 0},
+		{"out of order with a duplicate of each", scenario.Scenario{OutOfOrder: true, Duplicates: 1},
+			[]string{"ACCEPTED", "ACCEPTED", "WAITING_FOR_CUSTOMER", "WAITING_FOR_CUSTOMER"}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			merchant := simtest.NewMerchant(t)
+			cbs := notifications(merchant.URL, "WAITING_FOR_CUSTOMER", "ACCEPTED")
+			plan := tt.sc.Plan(sim.Config.TimeScale)
+			if err := q.SubmitSequence(context.Background(), cbs, plan); err != nil {
+				t.Fatal(err)
+			}
+			got := merchant.WaitRequests(len(tt.wantOrder), 10*time.Second)
+			for i, want := range tt.wantOrder {
+				if s := statusOf(t, got[i].Body); s != want {
+					t.Errorf("request %d notified %s, want %s (order %v)", i+1, s, want, tt.wantOrder)
+				}
+			}
+			// The second notification's first attempt came a gap after the
+			// first one's: the order is not left to chance.
+			first, second := got[0].At, got[len(got)-1].At
+			if d := second.Sub(first); d < plan.Gap/2 {
+				t.Errorf("the two notifications came %s apart, want about %s", d, plan.Gap)
+			}
+			for _, cb := range cbs {
+				c := sim.WaitStatus(cb.ID, store.StatusDelivered, 5*time.Second)
+				if n := len(c.Attempts); n != 1+tt.duplicates {
+					t.Errorf("callback %s (%s): %d attempts, want %d", cb.ID, cb.Event, n, 1+tt.duplicates)
+				}
+			}
+			if h := got[0].Header.Get("X-Callback-Id"); h != cbs[len(cbs)-1].ID && tt.sc.OutOfOrder {
+				t.Errorf("first request carried X-Callback-Id %s, want the final notification's %s", h, cbs[len(cbs)-1].ID)
+			}
+		})
+	}
+}

@@ -1,0 +1,362 @@
+// callbacksim dashboard. Everything shown comes from the operator API and may
+// hold what a merchant's server answered: untrusted text. The DOM is built
+// with createElement and textContent only, never from HTML strings.
+'use strict';
+
+(function () {
+  const POLL_MS = 1000;
+  const PAGE = 50;
+  const csrf = document.querySelector('meta[name="csrf-token"]').getAttribute('content');
+  const $ = (id) => document.getElementById(id);
+
+  const state = {
+    provider: '',
+    status: '',
+    cursors: [''], // the cursor of each page visited; the last is the current page
+    next: null,
+    selected: null,
+    lastList: '',
+    lastDetail: '',
+    detail: null,
+  };
+
+  // el builds an element: attrs are set as properties or attributes, and
+  // children are nodes or strings (always text nodes).
+  function el(tag, attrs, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === undefined || v === null) continue;
+      if (k === 'class') e.className = v;
+      else if (k === 'dataset') Object.assign(e.dataset, v);
+      else e.setAttribute(k, String(v));
+    }
+    for (const c of children) {
+      if (c === undefined || c === null) continue;
+      e.appendChild(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
+    }
+    return e;
+  }
+
+  function clear(node) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+  }
+
+  function say(text, isError) {
+    const m = $('message');
+    m.textContent = text;
+    m.className = isError ? 'error' : 'ok';
+  }
+
+  async function api(method, path, body) {
+    const opts = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+    if (method !== 'GET') opts.headers['X-CSRF-Token'] = csrf;
+    if (body !== undefined) {
+      opts.headers['Content-Type'] = 'application/json';
+      opts.body = JSON.stringify(body);
+    }
+    const r = await fetch(path, opts);
+    if (r.status === 401) {
+      window.location.assign('/');
+      throw new Error('signed out');
+    }
+    let data = null;
+    try {
+      data = await r.json();
+    } catch (e) {
+      data = null;
+    }
+    if (!r.ok) {
+      const msg = data && data.error ? data.error : 'HTTP ' + r.status;
+      const err = new Error(msg);
+      err.status = r.status;
+      throw err;
+    }
+    return data;
+  }
+
+  function time(s) {
+    if (!s) return '-';
+    const d = new Date(s);
+    if (isNaN(d)) return String(s);
+    const today = new Date().toDateString() === d.toDateString();
+    const t = d.toLocaleTimeString([], { hour12: false }) + '.' + String(d.getMilliseconds()).padStart(3, '0');
+    return today ? t : d.toLocaleDateString() + ' ' + t;
+  }
+
+  function nextAttempt(s) {
+    if (!s) return '-';
+    const ms = new Date(s) - new Date();
+    return ms > 0 ? time(s) + ' (in ' + (ms / 1000).toFixed(1) + ' s)' : time(s) + ' (due)';
+  }
+
+  function statusBadge(status, id) {
+    return el('span', { class: 'status status-' + status, id: id, dataset: { status: status } }, status);
+  }
+
+  // ---- the list ----------------------------------------------------------
+
+  async function refreshList() {
+    const q = new URLSearchParams({ limit: String(PAGE) });
+    if (state.provider) q.set('provider', state.provider);
+    if (state.status) q.set('status', state.status);
+    const cursor = state.cursors[state.cursors.length - 1];
+    if (cursor) q.set('cursor', cursor);
+    const data = await api('GET', '/v1/callbacks?' + q.toString());
+    const key = JSON.stringify(data) + '|' + state.selected;
+    state.next = data.next_cursor;
+    $('older').disabled = !state.next;
+    $('newer').disabled = state.cursors.length <= 1;
+    if (key === state.lastList) return;
+    state.lastList = key;
+    renderList(data.callbacks || []);
+  }
+
+  function renderList(callbacks) {
+    const body = $('callbacks');
+    clear(body);
+    $('empty').hidden = callbacks.length > 0;
+    for (const cb of callbacks) {
+      const row = el('tr', { tabindex: '0', dataset: { id: cb.id }, class: cb.id === state.selected ? 'selected' : '' },
+        el('td', {}, time(cb.created_at)),
+        el('td', { class: 'mono' }, cb.id),
+        el('td', {}, cb.provider),
+        el('td', {}, cb.reference),
+        el('td', {}, cb.event),
+        el('td', {}, statusBadge(cb.status)),
+        el('td', {}, cb.next_attempt_at ? time(cb.next_attempt_at) : '-'));
+      row.addEventListener('click', () => select(cb.id));
+      row.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter' || e.key === ' ') {
+          e.preventDefault();
+          select(cb.id);
+        }
+      });
+      body.appendChild(row);
+    }
+  }
+
+  // ---- the detail view ---------------------------------------------------
+
+  function select(id) {
+    state.selected = id;
+    state.lastDetail = '';
+    state.lastList = '';
+    say('');
+    tick();
+  }
+
+  async function refreshDetail() {
+    if (!state.selected) {
+      $('detail').hidden = true;
+      return;
+    }
+    let cb;
+    try {
+      cb = await api('GET', '/v1/callbacks/' + encodeURIComponent(state.selected));
+    } catch (e) {
+      if (e.status === 404) {
+        say('Callback ' + state.selected + ' no longer exists.', true);
+        state.selected = null;
+        $('detail').hidden = true;
+        return;
+      }
+      throw e;
+    }
+    state.detail = cb;
+    const key = JSON.stringify(cb);
+    if (key !== state.lastDetail) {
+      state.lastDetail = key;
+      renderDetail(cb);
+    }
+    const next = $('detail-next');
+    if (next) next.textContent = nextAttempt(cb.next_attempt_at);
+  }
+
+  function renderDetail(cb) {
+    $('detail').hidden = false;
+    $('detail-id').textContent = cb.id;
+    const fields = $('detail-fields');
+    clear(fields);
+    const rows = [
+      ['Provider', cb.provider + ' (merchant ' + cb.merchant_id + ')'],
+      ['Reference', cb.reference],
+      ['Event', cb.event],
+      ['Status', statusBadge(cb.status, 'detail-status')],
+      ['Target', cb.method + ' ' + cb.url],
+      ['Created', time(cb.created_at)],
+      ['Updated', time(cb.updated_at)],
+      ['Next attempt', el('span', { id: 'detail-next' }, nextAttempt(cb.next_attempt_at))],
+    ];
+    for (const [k, v] of rows) {
+      fields.appendChild(el('dt', {}, k));
+      fields.appendChild(el('dd', {}, v));
+    }
+    $('retry-now').disabled = !(cb.next_attempt_at && (cb.status === 'retrying' || cb.status === 'pending'));
+    const list = $('attempts');
+    // Keep open what the reader opened.
+    const open = new Set();
+    for (const d of list.querySelectorAll('details[open]')) open.add(d.dataset.key);
+    clear(list);
+    const attempts = cb.attempts || [];
+    if (attempts.length === 0) list.appendChild(el('li', { class: 'none' }, 'No attempt yet.'));
+    for (const a of attempts) list.appendChild(renderAttempt(a));
+    for (const d of list.querySelectorAll('details')) {
+      if (open.has(d.dataset.key)) d.open = true;
+    }
+  }
+
+  function answerOf(a) {
+    if (a.response && !a.error) return 'HTTP ' + a.response.status;
+    if (a.response) return 'HTTP ' + a.response.status + ', ' + a.error;
+    return a.error || '-';
+  }
+
+  function renderAttempt(a) {
+    const kind = a.duplicate ? 'duplicate' : a.manual ? 'manual' : 'automatic';
+    const li = el('li', { class: 'attempt outcome-' + a.outcome, dataset: { n: a.n } },
+      el('div', { class: 'attempt-head' },
+        el('strong', {}, '#' + a.n),
+        ' ', time(a.at), ' · ', kind, ' · ',
+        el('span', { class: 'outcome' }, a.outcome), ' · ', answerOf(a),
+        ' · ', Number(a.duration_ms).toFixed(1) + ' ms'));
+    if (a.hint) li.appendChild(el('p', { class: 'hint' }, 'Hint: ' + a.hint));
+    if (a.ping) {
+      li.appendChild(exchange(a.n + ':ping', 'Ping', a.ping.request, a.ping.response, a.ping.error));
+    }
+    li.appendChild(exchange(a.n + ':main', 'Request and answer', a.request, a.response, a.error));
+    return li;
+  }
+
+  function headerList(h) {
+    const dl = el('dl', { class: 'headers' });
+    const names = Object.keys(h || {}).sort();
+    for (const n of names) {
+      for (const v of h[n]) {
+        dl.appendChild(el('dt', {}, n));
+        dl.appendChild(el('dd', {}, v));
+      }
+    }
+    return dl;
+  }
+
+  function exchange(key, title, req, resp, error) {
+    const box = el('details', { class: 'exchange', dataset: { key: key } }, el('summary', {}, title));
+    if (req) {
+      box.appendChild(el('h4', {}, req.method + ' ' + req.url));
+      box.appendChild(headerList(req.headers));
+      if (req.body) box.appendChild(el('pre', { class: 'body request-body' }, req.body));
+    }
+    if (resp) {
+      box.appendChild(el('h4', {}, 'Answer: HTTP ' + resp.status + (resp.truncated ? ' (body truncated)' : '')));
+      box.appendChild(headerList(resp.headers));
+      if (resp.body) box.appendChild(el('pre', { class: 'body response-body' }, resp.body));
+    } else {
+      box.appendChild(el('h4', {}, 'No answer' + (error ? ': ' + error : '')));
+    }
+    return box;
+  }
+
+  // ---- actions -----------------------------------------------------------
+
+  async function act(button, method, path, body, done) {
+    button.disabled = true;
+    try {
+      const ans = await api(method, path, body);
+      say(done(ans), false);
+      state.lastDetail = '';
+      state.lastList = '';
+      await tick();
+    } catch (e) {
+      say(e.message, true);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  $('resend').addEventListener('click', () => {
+    const id = state.selected;
+    if (!id) return;
+    act($('resend'), 'POST', '/v1/callbacks/' + encodeURIComponent(id) + '/resend', undefined,
+      () => 'Resend of ' + id + ' queued: one manual attempt, now.');
+  });
+
+  $('retry-now').addEventListener('click', () => {
+    const id = state.selected;
+    if (!id) return;
+    act($('retry-now'), 'POST', '/v1/callbacks/' + encodeURIComponent(id) + '/retry-now', undefined,
+      () => 'The scheduled attempt of ' + id + ' runs now.');
+  });
+
+  $('resend-matching').addEventListener('click', () => {
+    const filter = {};
+    if (state.provider) filter.provider = state.provider;
+    if (state.status) filter.status = state.status;
+    const what = Object.keys(filter).length ? JSON.stringify(filter) : 'every callback';
+    if (!window.confirm('Resend ' + what + '?')) return;
+    act($('resend-matching'), 'POST', '/v1/callbacks/resend', { filter: filter },
+      (ans) => ans.queued + ' callback(s) queued for resend.');
+  });
+
+  $('close').addEventListener('click', () => {
+    state.selected = null;
+    state.lastList = '';
+    $('detail').hidden = true;
+    tick();
+  });
+
+  function filtersChanged() {
+    state.provider = $('provider').value;
+    state.status = $('status').value;
+    state.cursors = [''];
+    state.lastList = '';
+    tick();
+  }
+  $('provider').addEventListener('change', filtersChanged);
+  $('status').addEventListener('change', filtersChanged);
+
+  $('older').addEventListener('click', () => {
+    if (!state.next) return;
+    state.cursors.push(state.next);
+    state.lastList = '';
+    tick();
+  });
+  $('newer').addEventListener('click', () => {
+    if (state.cursors.length > 1) state.cursors.pop();
+    state.lastList = '';
+    tick();
+  });
+
+  // ---- live updates ------------------------------------------------------
+
+  let running = false;
+  let again = false;
+  async function tick() {
+    if (running) {
+      again = true; // run once more when this one ends
+      return;
+    }
+    running = true;
+    try {
+      await Promise.all([refreshList(), refreshDetail()]);
+      $('live').textContent = 'live · ' + new Date().toLocaleTimeString([], { hour12: false });
+      $('live').className = 'live';
+    } catch (e) {
+      if (e.message !== 'signed out') {
+        $('live').textContent = 'not updating: ' + e.message;
+        $('live').className = 'stale';
+      }
+    } finally {
+      running = false;
+    }
+    if (again) {
+      again = false;
+      await tick();
+    }
+  }
+
+  function loop() {
+    if (!document.hidden) tick();
+    window.setTimeout(loop, POLL_MS);
+  }
+  loop();
+})();
