@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/callbacksim/callbacksim/internal/redistest"
 )
@@ -111,5 +113,33 @@ func eventually(t *testing.T, timeout time.Duration, cond func() bool, what func
 			t.Fatalf("timed out after %s waiting for %s", timeout, what())
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestSweepOnTheEmbeddedRedis: the embedded (miniredis) deployment runs the
+// same script.
+func TestSweepOnTheEmbeddedRedis(t *testing.T) {
+	m := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	defer rdb.Close()
+	ctx := context.Background()
+	p := "asynq:{" + queueName + "}:"
+	rdb.ZAdd(ctx, p+"lease", redis.Z{Score: float64(time.Now().Add(-time.Minute).Unix()), Member: "cb_old"},
+		redis.Z{Score: float64(time.Now().Add(30 * time.Second).Unix()), Member: "cb_live"})
+	rdb.RPush(ctx, p+"active", "cb_old", "cb_live")
+	rdb.HSet(ctx, p+"t:cb_old", "state", "active")
+	rec := New(rdb, queueName, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ids, err := rec.Sweep(ctx)
+	if err != nil || !slices.Equal(ids, []string{"cb_old"}) {
+		t.Fatalf("Sweep = %v, %v; want [cb_old]", ids, err)
+	}
+	if got := rdb.LRange(ctx, p+"pending", 0, -1).Val(); !slices.Equal(got, []string{"cb_old"}) {
+		t.Errorf("pending = %v, want [cb_old]", got)
+	}
+	if got := rdb.LRange(ctx, p+"active", 0, -1).Val(); !slices.Equal(got, []string{"cb_live"}) {
+		t.Errorf("active = %v, want [cb_live]", got)
+	}
+	if got := rdb.HGet(ctx, p+"t:cb_old", "state").Val(); got != "pending" {
+		t.Errorf("task state = %q, want pending", got)
 	}
 }
