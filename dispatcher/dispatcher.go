@@ -237,7 +237,7 @@ func (d *Dispatcher) observe(cb *store.Callback, a store.Attempt, v Verdict, end
 // Backoff bounds of whileRedisDown.
 const (
 	redisBackoffMin = 50 * time.Millisecond
-	redisBackoffMax = 2 * time.Second
+	redisBackoffMax = time.Second
 )
 
 // whileRedisDown runs op, and again with a growing pause for as long as it

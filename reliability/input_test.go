@@ -11,25 +11,43 @@ import (
 )
 
 // TestOversizedBodiesAnswer413: a body over 1 MiB gets 413 with a JSON
-// error on every endpoint that reads one, whether it is well-formed JSON or
-// not; a body just under the limit is read and judged on its fields.
+// error (in CinetPay's shape on CinetPay's own endpoints) on every endpoint
+// that reads one, whether it is JSON, a form, multipart or garbage; a body
+// just under the limit is read and judged on its fields.
 func TestOversizedBodiesAnswer413(t *testing.T) {
 	t.Parallel()
 	sim := simtest.Start(t)
-	auth := []string{"Authorization", "Bearer demo-qris-token"}
 	long := strings.Repeat("x", apiutil.MaxBody)
-	for _, path := range []string{"/api/qris/initiate", "/api/qris/simulate"} {
-		for name, body := range map[string]string{
-			"JSON":         `{"order_id":"BIG","description":"` + long + `"}`,
-			"garbage":      long + "!",
-			"form encoded": "order_id=BIG&description=" + long,
+	multipart := "--b\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\n" + long + "\r\n--b--\r\n"
+	endpoints := []struct {
+		path   string
+		header []string
+	}{
+		{"/api/qris/initiate", []string{"Authorization", "Bearer demo-qris-token"}},
+		{"/api/qris/simulate", []string{"Authorization", "Bearer demo-qris-token"}},
+		{"/v2/payment", nil},
+		{"/v2/payment/check", nil},
+		{"/v2/simulate", nil},
+		{"/centili/simulate", nil},
+		{"/v1/callbacks/resend", []string{"Authorization", "Bearer " + simtest.AdminToken}},
+	}
+	for _, e := range endpoints {
+		for name, body := range map[string][2]string{
+			"JSON":         {`{"order_id":"BIG","apikey":"demo-apikey","service":"demo-service","description":"` + long + `"}`, "application/json"},
+			"garbage":      {long + "!", "application/json"},
+			"form encoded": {"order_id=BIG&apikey=demo-apikey&description=" + long, "application/x-www-form-urlencoded"},
+			"multipart":    {multipart, "multipart/form-data; boundary=b"},
 		} {
-			resp := sim.Do(http.MethodPost, path, body, auth...)
+			header := append([]string{"Content-Type", body[1]}, e.header...)
+			resp := sim.Do(http.MethodPost, e.path, body[0], header...)
 			var ans map[string]any
-			if resp.Status != http.StatusRequestEntityTooLarge || json.Unmarshal(resp.Body, &ans) != nil || ans["error"] == nil {
-				t.Errorf("POST %s with %d bytes of %s: %d %s; want 413 with a JSON error", path, len(body), name, resp.Status, cut(resp.Body))
+			if resp.Status != http.StatusRequestEntityTooLarge || json.Unmarshal(resp.Body, &ans) != nil || ans["error"] == nil && ans["code"] == nil {
+				t.Errorf("POST %s with %d bytes of %s: %d %s; want 413 with a JSON error", e.path, len(body[0]), name, resp.Status, cut(resp.Body))
 			}
 		}
+	}
+	auth := []string{"Authorization", "Bearer demo-qris-token"}
+	for _, path := range []string{"/api/qris/initiate", "/api/qris/simulate"} {
 		justUnder := `{"order_id":"BIG","description":"` + long[:apiutil.MaxBody-100] + `"}`
 		if resp := sim.Do(http.MethodPost, path, justUnder, auth...); resp.Status != http.StatusBadRequest {
 			t.Errorf("POST %s with %d bytes: %d %s; want 400 naming a field", path, len(justUnder), resp.Status, cut(resp.Body))
