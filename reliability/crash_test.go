@@ -48,7 +48,7 @@ func TestWorkerKilledMidDelivery(t *testing.T) {
 			t.Fatalf("callback %s after the kill: %s with %d attempts, want pending with none recorded", id, cb.Status, len(cb.Attempts))
 		}
 	}
-	start(t, wc, "--roles", "worker")
+	start(t, wc.again(t), "--roles", "worker")
 
 	all := append(slices.Clone(held), later...)
 	got := waitStatus(t, api, all, store.StatusDelivered, 90*time.Second)

@@ -60,6 +60,23 @@ func (c conf) set(key string, v any) {
 
 func (c conf) addr() string { return c["http"].(map[string]any)["addr"].(string) }
 
+// again returns a copy of c on a new free port, for a process that takes
+// over from a stopped one: the old port may have been taken meanwhile by
+// another test running in parallel.
+func (c conf) again(t *testing.T) conf {
+	t.Helper()
+	raw, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out conf
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatal(err)
+	}
+	out.set("http.addr", net.JoinHostPort("127.0.0.1", strconv.Itoa(redistest.FreePort(t))))
+	return out
+}
+
 // syncBuffer is a bytes.Buffer safe for a writer and readers at once.
 type syncBuffer struct {
 	mu  sync.Mutex
@@ -131,7 +148,7 @@ func start(t *testing.T, c conf, args ...string) *proc {
 			return false
 		}
 		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
+		return resp.StatusCode == http.StatusOK && p.alive() // not another process on a reused port
 	}, func() string { return "callbacksim to answer /healthz" })
 	return p
 }

@@ -56,7 +56,7 @@ func TestSIGTERMLetsInFlightAttemptsFinish(t *testing.T) {
 	if cb, _ := callback(t, api, late); cb.Status != store.StatusPending || counts[late] != 0 {
 		t.Fatalf("callback queued during the shutdown: %s, sent %d times; want pending, unsent", cb.Status, counts[late])
 	}
-	start(t, wc, "--roles", "worker")
+	start(t, wc.again(t), "--roles", "worker")
 	waitStatus(t, api, []string{late}, store.StatusDelivered, 20*time.Second)
 }
 
@@ -92,7 +92,7 @@ func TestSIGTERMRequeuesAttemptsPastTheShutdownTimeout(t *testing.T) {
 	}
 	m.release()
 	restartAt := time.Now()
-	start(t, wc, "--roles", "worker")
+	start(t, wc.again(t), "--roles", "worker")
 	got := waitStatus(t, api, ids, store.StatusDelivered, 20*time.Second)
 	var redelivered time.Duration
 	counts := m.counts()
