@@ -1,5 +1,5 @@
 # The README's commands. `make test` is what CI runs.
-.PHONY: run test build bench
+.PHONY: run test build bench fuzz
 
 run:
 	go run ./cmd/callbacksim serve
@@ -14,3 +14,7 @@ build:
 # flags, e.g. make bench ARGS='-only throughput -n 10000'.
 bench:
 	go run ./cmd/callbacksim-bench $(ARGS)
+
+# Fuzzes every target for FUZZTIME each (default 10s); `make test` runs it too.
+fuzz:
+	scripts/fuzz.sh $(or $(FUZZTIME),10s)

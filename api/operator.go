@@ -10,6 +10,7 @@ import (
 	"github.com/callbacksim/callbacksim/apiutil"
 	"github.com/callbacksim/callbacksim/config"
 	"github.com/callbacksim/callbacksim/queue"
+	"github.com/callbacksim/callbacksim/ratelimit"
 	"github.com/callbacksim/callbacksim/store"
 )
 
@@ -24,11 +25,19 @@ type Operator struct {
 	token string
 	store *store.Store
 	queue *queue.Queue
+	limit *ratelimit.Limiter // nil: no limit
 }
 
 // NewOperator returns the operator API.
 func NewOperator(adminToken string, st *store.Store, q *queue.Queue) *Operator {
 	return &Operator{token: adminToken, store: st, queue: q}
+}
+
+// Limit makes the operator API answer 429 when the admin token goes over
+// l's rate, and returns o.
+func (o *Operator) Limit(l *ratelimit.Limiter) *Operator {
+	o.limit = l
+	return o
 }
 
 // Register implements Mounter.
@@ -62,6 +71,9 @@ func (o *Operator) auth(h func(http.ResponseWriter, *http.Request) error) http.H
 				apiutil.WriteError(w, err)
 				return
 			}
+		}
+		if !o.limit.Check(w, "admin") {
+			return
 		}
 		if err := h(w, r); err != nil {
 			apiutil.WriteError(w, err)

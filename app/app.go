@@ -30,6 +30,8 @@ import (
 	"github.com/callbacksim/callbacksim/gateway/qris"
 	"github.com/callbacksim/callbacksim/metrics"
 	"github.com/callbacksim/callbacksim/queue"
+	"github.com/callbacksim/callbacksim/ratelimit"
+	"github.com/callbacksim/callbacksim/recovery"
 	"github.com/callbacksim/callbacksim/redisconn"
 	"github.com/callbacksim/callbacksim/scheduler"
 	"github.com/callbacksim/callbacksim/store"
@@ -83,7 +85,7 @@ func New(cfg config.Config, roles Roles, log *slog.Logger) (*App, error) {
 			qris.New(cfg, a.store, q, a.metrics),
 			cinetpay.New(cfg, a.store, q, a.metrics),
 			centili.New(cfg, a.store, q, a.metrics),
-			api.NewOperator(cfg.Admin.Token, a.store, q),
+			api.NewOperator(cfg.Admin.Token, a.store, q).Limit(ratelimit.FromConfig(cfg.RateLimit)),
 			web.New(cfg.Admin.Token),
 		)
 	}
@@ -112,6 +114,9 @@ func New(cfg config.Config, roles Roles, log *slog.Logger) (*App, error) {
 	return a, nil
 }
 
+// Handler is the process's HTTP handler, as Run serves it.
+func (a *App) Handler() http.Handler { return a.handler }
+
 // Addr is the address the HTTP server listens on.
 func (a *App) Addr() string { return a.listener.Addr().String() }
 
@@ -123,7 +128,12 @@ func (a *App) Embedded() bool { return a.conn.Embedded() }
 func (a *App) Run(ctx context.Context) error {
 	var sender *dispatcher.Sender
 	if a.server != nil {
-		sender = dispatcher.NewSender(egress.Policy{AllowPrivate: a.cfg.Egress.AllowPrivate})
+		policy, err := egress.FromConfig(a.cfg.Egress)
+		if err != nil {
+			a.close()
+			return fmt.Errorf("app: %w", err)
+		}
+		sender = dispatcher.NewSender(policy)
 		d := dispatcher.New(dispatcher.Options{
 			Store: a.store, Providers: gateway.NewRegistry(a.cfg),
 			Sender:  sender,
@@ -135,6 +145,7 @@ func (a *App) Run(ctx context.Context) error {
 			a.close()
 			return fmt.Errorf("app: start workers: %w", err)
 		}
+		go recovery.New(a.conn.Client, queue.Name, a.log).Run(ctx)
 	}
 	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	served := make(chan error, 1)
@@ -170,9 +181,10 @@ func (a *App) close() {
 	a.conn.Close()
 }
 
-// trimIndexes drops expired entries from the listing indexes every minute.
+// trimIndexes drops expired entries from the listing indexes every minute,
+// or more often under a short retention.
 func (a *App) trimIndexes(ctx context.Context) {
-	t := time.NewTicker(time.Minute)
+	t := time.NewTicker(min(time.Minute, max(a.cfg.Retention/4, time.Second)))
 	defer t.Stop()
 	for {
 		if err := a.store.Trim(ctx); err != nil && ctx.Err() == nil {

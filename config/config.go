@@ -54,6 +54,7 @@ type Config struct {
 	Providers Providers     `mapstructure:"providers"`
 	Retention time.Duration `mapstructure:"retention"`
 	Egress    Egress        `mapstructure:"egress"`
+	RateLimit RateLimit     `mapstructure:"ratelimit"`
 	Log       Log           `mapstructure:"log"`
 	Merchants []Merchant    `mapstructure:"merchants"`
 }
@@ -158,9 +159,21 @@ type Retry struct {
 	Schedule []time.Duration `mapstructure:"schedule"`
 }
 
-// Egress governs where callbacks may be sent.
+// Egress governs where callbacks may be sent. Cloud metadata and
+// link-local addresses are always refused.
 type Egress struct {
 	AllowPrivate bool `mapstructure:"allow_private"`
+	// DenyCIDRs are always refused, whatever else allows them.
+	DenyCIDRs []string `mapstructure:"deny_cidrs"`
+	// AllowCIDRs are allowed even when AllowPrivate is false.
+	AllowCIDRs []string `mapstructure:"allow_cidrs"`
+}
+
+// RateLimit bounds the requests each credential (a merchant's gateway
+// credential, the admin token) may make. PerSecond 0 disables the limit.
+type RateLimit struct {
+	PerSecond float64 `mapstructure:"per_second"` // sustained requests per second
+	Burst     int     `mapstructure:"burst"`      // requests allowed at once above the rate
 }
 
 // Log configures the process's logs.
@@ -227,7 +240,8 @@ func Default() Config {
 			Centili:  cloneProvider(centili),
 		},
 		Retention: 168 * time.Hour,
-		Egress:    Egress{AllowPrivate: true},
+		Egress:    Egress{AllowPrivate: true, DenyCIDRs: []string{}, AllowCIDRs: []string{}},
+		RateLimit: RateLimit{PerSecond: 1000, Burst: 2000},
 		Log:       Log{Format: "text", Level: "info"},
 		Merchants: []Merchant{DemoMerchant()},
 	}

@@ -47,6 +47,10 @@ func defaults() map[string]any {
 		"worker.max_per_host":     d.Worker.MaxPerHost,
 		"retention":               d.Retention.String(),
 		"egress.allow_private":    d.Egress.AllowPrivate,
+		"egress.deny_cidrs":       d.Egress.DenyCIDRs,
+		"egress.allow_cidrs":      d.Egress.AllowCIDRs,
+		"ratelimit.per_second":    d.RateLimit.PerSecond,
+		"ratelimit.burst":         d.RateLimit.Burst,
 		"log.format":              d.Log.Format,
 		"log.level":               d.Log.Level,
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -18,7 +19,7 @@ import (
 func (c Config) Validate() error {
 	checks := []func() error{
 		c.validateHTTP, c.validateRedis, c.validateWorker, c.validateProviders,
-		c.validateLog, c.validateMerchants,
+		c.validateEgress, c.validateRateLimit, c.validateLog, c.validateMerchants,
 	}
 	if math.IsNaN(c.TimeScale) || math.IsInf(c.TimeScale, 0) || c.TimeScale < 0 {
 		return invalid("time_scale", "must be a number >= 0, got %v", c.TimeScale)
@@ -127,6 +128,28 @@ func (c Config) validateProviders() error {
 	}
 	if !strings.EqualFold(cp.PageAction, "PAYMENT") {
 		return invalid("providers.cinetpay.page_action", "must be PAYMENT in some letter case, got %q", cp.PageAction)
+	}
+	return nil
+}
+
+func (c Config) validateEgress() error {
+	for key, cidrs := range map[string][]string{"egress.deny_cidrs": c.Egress.DenyCIDRs, "egress.allow_cidrs": c.Egress.AllowCIDRs} {
+		for _, s := range cidrs {
+			if _, err := netip.ParsePrefix(s); err != nil {
+				return invalid(key, "must be CIDR prefixes such as 10.0.0.0/8 or fd00::/8, got %q", s)
+			}
+		}
+	}
+	return nil
+}
+
+func (c Config) validateRateLimit() error {
+	r := c.RateLimit
+	if math.IsNaN(r.PerSecond) || math.IsInf(r.PerSecond, 0) || r.PerSecond < 0 {
+		return invalid("ratelimit.per_second", "must be a number >= 0 (0 disables the limit), got %v", r.PerSecond)
+	}
+	if r.PerSecond > 0 && r.Burst < 1 {
+		return invalid("ratelimit.burst", "must be at least 1 while ratelimit.per_second is set, got %d", r.Burst)
 	}
 	return nil
 }

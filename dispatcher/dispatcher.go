@@ -122,7 +122,11 @@ func (d *Dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return fmt.Errorf("dispatcher: %w: %w", err, asynq.SkipRetry)
 	}
-	cb, err := d.store.Load(ctx, task.ID)
+	var cb *store.Callback
+	err = d.whileRedisDown(ctx, func() (err error) {
+		cb, err = d.store.Load(ctx, task.ID)
+		return err
+	})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return fmt.Errorf("dispatcher: callback %s expired or unknown: %w", task.ID, asynq.SkipRetry)
@@ -225,7 +229,7 @@ func (d *Dispatcher) attempt(ctx context.Context, cb *store.Callback, task queue
 	if task.Duplicate {
 		to = from
 	}
-	if err := d.store.Record(ctx, cb, a, to, next); err != nil {
+	if err := d.whileRedisDown(ctx, func() error { return d.store.Record(ctx, cb, a, to, next) }); err != nil {
 		// The attempt went out but is not recorded: asynq runs it again,
 		// and the merchant may see it twice (at-least-once).
 		return err
@@ -286,6 +290,38 @@ func (d *Dispatcher) observe(cb *store.Callback, a store.Attempt, v Verdict, end
 		d.metrics.DeliveryLatency.WithLabelValues(cb.Provider).Observe(end.Sub(cb.CreatedAt).Seconds())
 	}
 	d.log.Info("callback finished", "callback", cb.ID, "provider", cb.Provider, "status", to, "tries", cb.Tries)
+}
+
+// Backoff bounds of whileRedisDown.
+const (
+	redisBackoffMin = 50 * time.Millisecond
+	redisBackoffMax = time.Second
+)
+
+// whileRedisDown runs op, and again with a growing pause for as long as it
+// fails only because Redis is unreachable and ctx lasts. An attempt that
+// meets a Redis outage thus resumes as soon as Redis is back, instead of
+// leaving its task to asynq's bookkeeping, which cannot reach Redis either;
+// asynq cancels ctx when the task's lease runs out (about 30 s without
+// Redis), and the task is then recovered from its lease. No retry of the
+// callback is used up.
+func (d *Dispatcher) whileRedisDown(ctx context.Context, op func() error) error {
+	pause := redisBackoffMin
+	for {
+		err := op()
+		if err == nil || !errors.Is(err, store.ErrUnavailable) {
+			return err
+		}
+		d.log.Debug("redis unavailable; the attempt waits", "error", err, "pause", pause)
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		pause = min(2*pause, redisBackoffMax)
+	}
 }
 
 // IsFailure tells asynq which errors count as failed deliveries: an attempt

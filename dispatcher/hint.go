@@ -61,7 +61,7 @@ func kindHint(kind string) string {
 	case KindReset:
 		return "connection reset: the server closed the connection without a complete answer; is a proxy or your app crashing on this request?"
 	case KindBlocked:
-		return "blocked: the egress policy forbids this address (metadata, link-local, or private with egress.allow_private off)"
+		return "blocked: the egress policy forbids this address (metadata, link-local, in egress.deny_cidrs, or private with egress.allow_private off and outside egress.allow_cidrs)"
 	}
 	return ""
 }

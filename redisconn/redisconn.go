@@ -45,24 +45,24 @@ func (c *Conn) Addr() string {
 func Open(cfg config.Redis) (*Conn, error) {
 	switch cfg.Mode {
 	case config.RedisSentinel:
-		return &Conn{Client: redis.NewFailoverClient(&redis.FailoverOptions{
+		return &Conn{Client: redis.NewFailoverClient(failFastFailover(&redis.FailoverOptions{
 			MasterName:    cfg.MasterName,
 			SentinelAddrs: cfg.Addrs,
 			Password:      cfg.Password,
 			DB:            cfg.DB,
-		})}, nil
+		}))}, nil
 	case config.RedisCluster:
-		return &Conn{Client: redis.NewClusterClient(&redis.ClusterOptions{
+		return &Conn{Client: redis.NewClusterClient(failFastCluster(&redis.ClusterOptions{
 			Addrs:    cfg.Addrs,
 			Password: cfg.Password,
-		})}, nil
+		}))}, nil
 	}
 	if cfg.URL != "" {
 		opts, err := redis.ParseURL(cfg.URL)
 		if err != nil {
 			return nil, fmt.Errorf("redisconn: redis.url: %w", err)
 		}
-		return &Conn{Client: redis.NewClient(opts)}, nil
+		return &Conn{Client: redis.NewClient(failFast(opts))}, nil
 	}
 	m := miniredis.NewMiniRedis()
 	m.ClockTTL(true)

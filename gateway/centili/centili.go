@@ -26,6 +26,7 @@ import (
 	"github.com/callbacksim/callbacksim/metrics"
 	"github.com/callbacksim/callbacksim/payloads"
 	"github.com/callbacksim/callbacksim/queue"
+	"github.com/callbacksim/callbacksim/ratelimit"
 	"github.com/callbacksim/callbacksim/scenario"
 	"github.com/callbacksim/callbacksim/store"
 )
@@ -66,6 +67,7 @@ type Gateway struct {
 	store     *store.Store
 	queue     *queue.Queue
 	metrics   *metrics.Metrics
+	limit     *ratelimit.Limiter
 	timeScale float64
 	now       func() time.Time
 }
@@ -73,7 +75,8 @@ type Gateway struct {
 // New returns the Centili gateway of the merchants in cfg that have a
 // Centili block.
 func New(cfg config.Config, st *store.Store, q *queue.Queue, m *metrics.Metrics) *Gateway {
-	g := &Gateway{merchants: map[string]config.Merchant{}, store: st, queue: q, metrics: m, timeScale: cfg.TimeScale, now: time.Now}
+	g := &Gateway{merchants: map[string]config.Merchant{}, store: st, queue: q, metrics: m,
+		limit: ratelimit.FromConfig(cfg.RateLimit), timeScale: cfg.TimeScale, now: time.Now}
 	for _, m := range cfg.Merchants {
 		if m.Centili != nil {
 			g.merchants[m.Centili.Service] = m
@@ -136,6 +139,9 @@ func (g *Gateway) simulateErr(w http.ResponseWriter, r *http.Request) error {
 	m, ok := g.merchant(req.Service)
 	if !ok {
 		return &apiutil.Error{Status: http.StatusUnauthorized, Field: "service", Message: "missing or unknown service"}
+	}
+	if denied, msg := g.limit.Deny(w, "centili:"+m.ID); denied {
+		return &apiutil.Error{Status: http.StatusTooManyRequests, Message: msg}
 	}
 	if err := req.validate(); err != nil {
 		return err

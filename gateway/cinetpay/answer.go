@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/callbacksim/callbacksim/apiutil"
+	"github.com/callbacksim/callbacksim/config"
 )
 
 // CinetPay's answer codes and messages (PROVIDERS.md §2).
@@ -26,6 +27,9 @@ const (
 	CodeProcessingError = "624"
 	CodeCancel          = "627"
 	CodeWaitingPayment  = "662"
+	// CodeTooManyRequests answers a merchant over ratelimit.per_second.
+	// CinetPay documents no code for it: the simulator uses the HTTP status.
+	CodeTooManyRequests = "429"
 )
 
 // messages gives each code its message, as CinetPay spells them.
@@ -43,6 +47,7 @@ var messages = map[string]string{
 	CodeProcessingError: "PROCESSING_ERROR",
 	CodeCancel:          "TRANSACTION_CANCEL",
 	CodeWaitingPayment:  "WAITING_CUSTOMER_PAYMENT",
+	CodeTooManyRequests: "TOO_MANY_REQUESTS",
 }
 
 // refusalCodes are the reasons a refused payment can carry, by message.
@@ -195,4 +200,13 @@ func jsonFields(body []byte) (map[string]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// throttle answers, in CinetPay's shape, a merchant over its rate limit
+// (ratelimit.per_second), with Retry-After.
+func (g *Gateway) throttle(w http.ResponseWriter, m config.Merchant) *apiError {
+	if denied, msg := g.limit.Deny(w, "cinetpay:"+m.ID); denied {
+		return &apiError{http.StatusTooManyRequests, CodeTooManyRequests, msg}
+	}
+	return nil
 }

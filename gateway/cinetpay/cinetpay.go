@@ -22,6 +22,7 @@ import (
 	"github.com/callbacksim/callbacksim/config"
 	"github.com/callbacksim/callbacksim/metrics"
 	"github.com/callbacksim/callbacksim/queue"
+	"github.com/callbacksim/callbacksim/ratelimit"
 	"github.com/callbacksim/callbacksim/store"
 )
 
@@ -73,6 +74,7 @@ type Gateway struct {
 	store         *store.Store
 	queue         *queue.Queue
 	metrics       *metrics.Metrics
+	limit         *ratelimit.Limiter
 	timeScale     float64
 	now           func() time.Time
 }
@@ -86,7 +88,7 @@ func New(cfg config.Config, st *store.Store, q *queue.Queue, m *metrics.Metrics)
 	g := &Gateway{
 		byAPIKey: map[string]config.Merchant{}, byID: map[string]config.Merchant{},
 		paymentConfig: cfg.Providers.CinetPay.PaymentConfig, pageAction: cfg.Providers.CinetPay.PageAction,
-		store: st, queue: q, metrics: m, timeScale: cfg.TimeScale, now: time.Now,
+		store: st, queue: q, metrics: m, limit: ratelimit.FromConfig(cfg.RateLimit), timeScale: cfg.TimeScale, now: time.Now,
 	}
 	for _, mc := range cfg.Merchants {
 		if mc.CinetPay != nil {

@@ -75,6 +75,9 @@ func (g *Gateway) createPayment(w http.ResponseWriter, r *http.Request, now time
 	if err != nil {
 		return Payment{}, err
 	}
+	if err := g.throttle(w, m); err != nil {
+		return Payment{}, err
+	}
 	p := Payment{
 		MerchantID: m.ID, SiteID: m.CinetPay.SiteID, TransactionID: f["transaction_id"],
 		Currency: f["currency"], Description: f["description"], NotifyURL: f["notify_url"],
@@ -242,6 +245,9 @@ func (g *Gateway) findForCheck(w http.ResponseWriter, r *http.Request) (Payment,
 	}
 	m, err := g.authenticate(f["apikey"], f["site_id"])
 	if err != nil {
+		return Payment{}, err
+	}
+	if err := g.throttle(w, m); err != nil {
 		return Payment{}, err
 	}
 	_, p, err := g.find(r.Context(), m, f["transaction_id"], f["token"])

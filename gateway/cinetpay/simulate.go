@@ -105,6 +105,9 @@ func (g *Gateway) simulateErr(w http.ResponseWriter, r *http.Request) error {
 	if string(req.SiteID) != m.CinetPay.SiteID {
 		return &apiutil.Error{Status: http.StatusUnauthorized, Field: "site_id", Message: "site_id does not belong to this apikey"}
 	}
+	if denied, msg := g.limit.Deny(w, "cinetpay:"+m.ID); denied {
+		return &apiutil.Error{Status: http.StatusTooManyRequests, Message: msg}
+	}
 	if req.TransactionID == "" && req.Token == "" {
 		return apiutil.BadField("transaction_id", "is required (or token, the payment_token)")
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/callbacksim/callbacksim/metrics"
 	"github.com/callbacksim/callbacksim/payloads"
 	"github.com/callbacksim/callbacksim/queue"
+	"github.com/callbacksim/callbacksim/ratelimit"
 	"github.com/callbacksim/callbacksim/scenario"
 	"github.com/callbacksim/callbacksim/store"
 )
@@ -58,6 +59,7 @@ type Gateway struct {
 	store     *store.Store
 	queue     *queue.Queue
 	metrics   *metrics.Metrics
+	limit     *ratelimit.Limiter
 	timeScale float64
 	now       func() time.Time
 }
@@ -67,7 +69,7 @@ type Gateway struct {
 func New(cfg config.Config, st *store.Store, q *queue.Queue, m *metrics.Metrics) *Gateway {
 	g := &Gateway{
 		merchants: map[string]config.Merchant{}, store: st, queue: q, metrics: m,
-		timeScale: cfg.TimeScale, now: time.Now,
+		limit: ratelimit.FromConfig(cfg.RateLimit), timeScale: cfg.TimeScale, now: time.Now,
 	}
 	for _, mc := range cfg.Merchants {
 		if mc.QRIS != nil {
@@ -99,6 +101,9 @@ func (g *Gateway) auth(h handler) http.HandlerFunc {
 		if found == nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="qris"`)
 			apiutil.WriteError(w, apiutil.Errorf(http.StatusUnauthorized, "missing or invalid bearer token"))
+			return
+		}
+		if !g.limit.Check(w, "qris:"+found.ID) {
 			return
 		}
 		if err := h(w, r, *found); err != nil {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,6 +30,9 @@ type Options struct {
 	AOF bool
 	// Args are extra redis-server arguments, e.g. "--cluster-enabled", "yes".
 	Args []string
+	// Password, when set, is required of clients (requirepass); URL and
+	// Client carry it.
+	Password string
 }
 
 // Server is a redis-server started for a test.
@@ -41,7 +45,12 @@ type Server struct {
 }
 
 // URL is the server's redis:// URL.
-func (s *Server) URL() string { return "redis://" + s.Addr + "/0" }
+func (s *Server) URL() string {
+	if s.opts.Password != "" {
+		return "redis://:" + url.QueryEscape(s.opts.Password) + "@" + s.Addr + "/0"
+	}
+	return "redis://" + s.Addr + "/0"
+}
 
 // Start starts a redis-server for tb, or returns the one named by
 // CALLBACKSIM_TEST_REDIS_URL (flushed), and stops it when tb ends.
@@ -52,7 +61,7 @@ func Start(tb testing.TB) *Server { return StartWith(tb, Options{}) }
 func StartWith(tb testing.TB, opts Options) *Server {
 	tb.Helper()
 	if u := os.Getenv(EnvURL); u != "" {
-		if opts.AOF || len(opts.Args) > 0 {
+		if opts.AOF || len(opts.Args) > 0 || opts.Password != "" {
 			tb.Fatalf("redistest: this test starts its own redis-server with options; unset %s", EnvURL)
 		}
 		o, err := redis.ParseURL(u)
@@ -95,12 +104,15 @@ func (s *Server) start() {
 	} else {
 		args = append(args, "--appendonly", "no")
 	}
+	if s.opts.Password != "" {
+		args = append(args, "--requirepass", s.opts.Password)
+	}
 	args = append(args, s.opts.Args...)
 	s.cmd = exec.Command(bin, args...)
 	if err := s.cmd.Start(); err != nil {
 		s.tb.Fatalf("redistest: start redis-server: %v", err)
 	}
-	c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1})
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, Password: s.opts.Password, MaxRetries: -1})
 	defer c.Close()
 	deadline := time.Now().Add(10 * time.Second)
 	for c.Ping(context.Background()).Err() != nil {
@@ -136,7 +148,7 @@ func (s *Server) Restart() {
 
 // Client returns a client of the server, closed when the test ends.
 func (s *Server) Client() *redis.Client {
-	c := redis.NewClient(&redis.Options{Addr: s.Addr})
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, Password: s.opts.Password})
 	s.tb.Cleanup(func() { c.Close() })
 	return c
 }

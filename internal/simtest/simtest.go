@@ -30,6 +30,9 @@ type Sim struct {
 	URL    string // http://127.0.0.1:port
 	Config config.Config
 	Redis  *redistest.Server // nil on the embedded Redis
+	// Handler is the simulator's HTTP handler, for tests that call it
+	// without a network round trip (fuzzing).
+	Handler http.Handler
 }
 
 // Config returns the default configuration for tests: time scale 0.01, a
@@ -77,7 +80,7 @@ func StartConfig(tb testing.TB, cfg config.Config, roles app.Roles, r *redistest
 			tb.Errorf("simtest: simulator did not stop within 30s")
 		}
 	})
-	return &Sim{tb: tb, URL: "http://" + a.Addr(), Config: cfg, Redis: r}
+	return &Sim{tb: tb, URL: "http://" + a.Addr(), Config: cfg, Redis: r, Handler: a.Handler()}
 }
 
 // With returns the simulator bound to tb, for use inside a subtest: its

@@ -1,0 +1,165 @@
+package dispatcher_test
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/callbacksim/callbacksim/dispatcher"
+	"github.com/callbacksim/callbacksim/egress"
+	"github.com/callbacksim/callbacksim/internal/hostile"
+	"github.com/callbacksim/callbacksim/store"
+)
+
+// realErrors provokes each network failure for real and returns the error
+// Go gives, so that ErrorKind is tested on what it will meet, not on
+// hand-built values only.
+func realErrors(t *testing.T) map[string]error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	errs := map[string]error{}
+
+	_, errs["refused"] = net.Dial("tcp", strings.TrimSuffix(strings.TrimPrefix(hostile.Refused(t), "http://"), "/callback"))
+
+	reset := hostile.Reset(t)
+	if c, err := net.Dial("tcp", hostOf(reset.URL)); err != nil {
+		t.Fatal(err)
+	} else {
+		_, _ = io.WriteString(c, "POST /callback HTTP/1.1\r\nHost: x\r\n\r\n")
+		_, errs["reset"] = c.Read(make([]byte, 1))
+		c.Close()
+	}
+
+	silent := hostile.Silent(t)
+	if c, err := net.Dial("tcp", hostOf(silent.URL)); err != nil {
+		t.Fatal(err)
+	} else {
+		_ = c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+		_, errs["read deadline"] = c.Read(make([]byte, 1))
+		c.Close()
+	}
+
+	_, errs["dns"] = net.DefaultResolver.LookupHost(ctx, "nonexistent.invalid")
+
+	badTLS := hostile.BadTLS(t)
+	_, errs["untrusted certificate"] = tls.Dial("tcp", hostOf(badTLS.URL), &tls.Config{ServerName: "127.0.0.1"})
+	plain := hostile.Status(t, http.StatusOK)
+	_, errs["TLS to a plain HTTP server"] = tls.Dial("tcp", hostOf(plain.URL), &tls.Config{ServerName: "127.0.0.1"})
+
+	_, errs["blocked"] = egress.Policy{}.Dialer().DialContext(ctx, "tcp", hostOf(plain.URL))
+	for name, err := range errs {
+		if err == nil {
+			t.Fatalf("provoking %q gave no error", name)
+		}
+	}
+	return errs
+}
+
+func hostOf(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		panic(err)
+	}
+	return u.Host
+}
+
+func TestErrorKind(t *testing.T) {
+	real := realErrors(t)
+	wrap := func(err error) error {
+		return &url.Error{Op: "Post", URL: "http://m.example/cb?token=secret", Err: err}
+	}
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"real refused connection", real["refused"], dispatcher.KindRefused},
+		{"real refused connection in a url.Error", wrap(real["refused"]), dispatcher.KindRefused},
+		{"real connection reset", real["reset"], dispatcher.KindReset},
+		{"real read deadline", real["read deadline"], dispatcher.KindTimeout},
+		{"real unresolvable name", wrap(real["dns"]), dispatcher.KindDNS},
+		{"real untrusted certificate", wrap(real["untrusted certificate"]), dispatcher.KindTLS},
+		{"real TLS to a plain server", wrap(real["TLS to a plain HTTP server"]), dispatcher.KindTLS},
+		{"real egress refusal", wrap(real["blocked"]), dispatcher.KindBlocked},
+		{"context deadline", wrap(context.DeadlineExceeded), dispatcher.KindTimeout},
+		{"os deadline", wrap(os.ErrDeadlineExceeded), dispatcher.KindTimeout},
+		{"wrong host name in the certificate", wrap(x509.HostnameError{Host: "shop.example"}), dispatcher.KindTLS},
+		{"expired certificate", wrap(x509.CertificateInvalidError{Reason: x509.Expired}), dispatcher.KindTLS},
+		{"unknown authority", wrap(x509.UnknownAuthorityError{}), dispatcher.KindTLS},
+		{"broken pipe", wrap(&net.OpError{Op: "write", Err: os.NewSyscallError("write", syscall.EPIPE)}), dispatcher.KindReset},
+		{"closed before an answer", wrap(io.EOF), dispatcher.KindReset},
+		{"answer cut short", wrap(io.ErrUnexpectedEOF), dispatcher.KindReset},
+		{"egress wins over a timeout around it", wrap(fmt.Errorf("%w: %w", context.DeadlineExceeded, egress.ErrBlocked)), dispatcher.KindBlocked},
+		{"malformed answer", wrap(errors.New(`net/http: HTTP/1.x transport connection broken: malformed HTTP response "SSH-2.0"`)), dispatcher.KindNetwork},
+		{"anything else", errors.New("something odd"), dispatcher.KindNetwork},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := dispatcher.ErrorKind(tt.err); got != tt.want {
+				t.Errorf("ErrorKind(%v) = %q, want %q", tt.err, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestClassifyEveryStatusClass runs one code of every class through a
+// classifier with success and stop codes in unusual classes.
+func TestClassifyEveryStatusClass(t *testing.T) {
+	c := dispatcher.Classifier{SuccessCodes: []int{200, 202, 304}, StopCodes: []int{406, 501}}
+	tests := []struct {
+		code  int
+		want  store.Outcome
+		class string
+	}{
+		{0, store.OutcomeRetry, "network"},
+		{101, store.OutcomeRetry, "1xx"},
+		{200, store.OutcomeDelivered, "2xx"},
+		{202, store.OutcomeDelivered, "2xx"},
+		{204, store.OutcomeRetry, "2xx"},
+		{301, store.OutcomeRetry, "3xx"},
+		{304, store.OutcomeDelivered, "3xx"},
+		{404, store.OutcomeRetry, "4xx"},
+		{406, store.OutcomeRejected, "4xx"},
+		{500, store.OutcomeRetry, "5xx"},
+		{501, store.OutcomeRejected, "5xx"},
+		{600, store.OutcomeRetry, "network"},
+	}
+	for _, tt := range tests {
+		got := c.Classify(tt.code, nil)
+		want := dispatcher.Verdict{Outcome: tt.want, CodeClass: tt.class}
+		if got != want {
+			t.Errorf("Classify(%d) = %+v, want %+v", tt.code, got, want)
+		}
+	}
+	for kind, want := range map[string]dispatcher.Verdict{
+		dispatcher.KindTimeout: {Outcome: store.OutcomeRetry, Kind: dispatcher.KindTimeout, CodeClass: "timeout"},
+		dispatcher.KindBlocked: {Outcome: store.OutcomeFailed, Kind: dispatcher.KindBlocked, CodeClass: "network"},
+		dispatcher.KindReset:   {Outcome: store.OutcomeRetry, Kind: dispatcher.KindReset, CodeClass: "network"},
+	} {
+		var err error
+		switch kind {
+		case dispatcher.KindTimeout:
+			err = context.DeadlineExceeded
+		case dispatcher.KindBlocked:
+			err = egress.ErrBlocked
+		case dispatcher.KindReset:
+			err = io.EOF
+		}
+		// A transport error decides, whatever status came with it.
+		if got := c.Classify(200, err); got != want {
+			t.Errorf("Classify(200, %v) = %+v, want %+v", err, got, want)
+		}
+	}
+}
