@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs callbacksim's whole test suite on a fresh machine: installs what the
 # tests need (redis-server; chromium for the dashboard's browser test) when it
-# is missing, then vet, the race-enabled tests, and a short fuzzing pass.
+# is missing, then vet, a short fuzzing pass, and the race-enabled tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,9 +21,7 @@ fi
 
 echo "== go vet"
 go vet ./...
+echo "== fuzz (${FUZZTIME:-5s} per target)"
+scripts/fuzz.sh "${FUZZTIME:-5s}"
 echo "== go test -race"
 go test -race -count=1 -timeout 20m ./...
-if [ -x scripts/fuzz.sh ]; then
-  echo "== fuzz (short)"
-  scripts/fuzz.sh "${FUZZTIME:-10s}"
-fi
