@@ -118,8 +118,10 @@ func (c *QueueCollector) readWithin(timeout time.Duration) ([]asynq.QueueInfo, b
 	}
 	done := make(chan result, 1)
 	go func() {
-		defer func() { c.inflight <- struct{}{} }()
 		infos, err := c.read()
+		// Free the slot before answering, so that a scrape that follows this
+		// one at once does not find it taken.
+		c.inflight <- struct{}{}
 		done <- result{infos, err}
 	}()
 	timer := time.NewTimer(timeout)
