@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callbacksim/callbacksim/internal/syncbuf"
+
 	"github.com/callbacksim/callbacksim/app"
 	"github.com/callbacksim/callbacksim/cli"
 	"github.com/callbacksim/callbacksim/config"
@@ -22,30 +24,12 @@ import (
 	"github.com/callbacksim/callbacksim/store"
 )
 
-// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) Bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return bytes.Clone(b.buf.Bytes())
-}
-
 // runLogged runs a process with both roles and the logger the CLI builds
 // from cfg.Log, writing to the returned buffer. stop ends the process and
 // waits for it, so that every line is written.
-func runLogged(t *testing.T, cfg config.Config) (baseURL string, logs *syncBuffer, stop func()) {
+func runLogged(t *testing.T, cfg config.Config) (baseURL string, logs *syncbuf.Buffer, stop func()) {
 	t.Helper()
-	logs = &syncBuffer{}
+	logs = &syncbuf.Buffer{}
 	a, err := app.New(cfg, both, cli.NewLogger(cfg.Log, logs))
 	if err != nil {
 		t.Fatal(err)

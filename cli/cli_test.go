@@ -7,9 +7,10 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/callbacksim/callbacksim/internal/syncbuf"
 
 	"github.com/callbacksim/callbacksim/app"
 	"github.com/callbacksim/callbacksim/internal/redistest"
@@ -17,24 +18,6 @@ import (
 	"github.com/callbacksim/callbacksim/merchant"
 	"github.com/callbacksim/callbacksim/store"
 )
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // run runs the command line and returns its exit code and output.
 func run(t *testing.T, args ...string) (int, string, string) {
@@ -63,9 +46,9 @@ func startSim(t *testing.T) *simtest.Sim {
 }
 
 // startMerchant runs the sample merchant with the simulator's secrets.
-func startMerchant(t *testing.T, script ...int) (*httptest.Server, *syncBuffer) {
+func startMerchant(t *testing.T, script ...int) (*httptest.Server, *syncbuf.Buffer) {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	m, err := merchant.New(merchant.Options{QRISSecret: qrisSecret, Script: script, Out: out})
 	if err != nil {
 		t.Fatal(err)

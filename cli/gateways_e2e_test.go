@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/callbacksim/callbacksim/internal/syncbuf"
 	"net"
 	"os"
 	"path/filepath"
@@ -70,14 +71,14 @@ var listening = regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)`)
 // runMerchant runs `callbacksim merchant args...` in the background, as a
 // user would, until the test ends, and returns its base URL and what it
 // prints.
-func runMerchant(t *testing.T, args ...string) (string, *syncBuffer) {
+func runMerchant(t *testing.T, args ...string) (string, *syncbuf.Buffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	prev := merchantContext
 	merchantContext = func(context.Context) (context.Context, context.CancelFunc) {
 		return context.WithCancel(ctx)
 	}
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	done := make(chan int, 1)
 	go func() { done <- Run(append([]string{"merchant", "--addr", "127.0.0.1:0"}, args...), out, out) }()
 	t.Cleanup(func() {
@@ -107,7 +108,7 @@ func runMerchant(t *testing.T, args ...string) (string, *syncBuffer) {
 // callback id and returns them. The merchant prints a line once it has
 // answered, so the last one can come just after the simulator recorded the
 // attempt.
-func merchantLines(t *testing.T, out *syncBuffer, id string, n int) []string {
+func merchantLines(t *testing.T, out *syncbuf.Buffer, id string, n int) []string {
 	t.Helper()
 	var lines []string
 	simtest.Eventually(t, 5*time.Second, func() bool {
@@ -277,7 +278,7 @@ func TestMerchantStopsWithAConnectionHeldOpen(t *testing.T) {
 	prevCtx := merchantContext
 	merchantContext = func(context.Context) (context.Context, context.CancelFunc) { return context.WithCancel(ctx) }
 	t.Cleanup(func() { merchantContext = prevCtx })
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	done := make(chan int, 1)
 	go func() { done <- Run([]string{"merchant", "--addr", "127.0.0.1:0", "--check=false"}, out, out) }()
 	var base string

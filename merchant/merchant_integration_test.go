@@ -2,6 +2,7 @@ package merchant_test
 
 import (
 	"fmt"
+	"github.com/callbacksim/callbacksim/internal/syncbuf"
 	"net/http"
 	"strings"
 	"testing"
@@ -41,10 +42,10 @@ func cinetpayPayment(t *testing.T, sim *simtest.Sim, transactionID, notifyURL, s
 }
 
 // linesOf returns the lines printed about callback id.
-func linesOf(t *testing.T, out *syncBuffer, id string) []merchant.Line {
+func linesOf(t *testing.T, out *syncbuf.Buffer, id string) []merchant.Line {
 	t.Helper()
 	var got []merchant.Line
-	for _, l := range out.lines(t) {
+	for _, l := range lines(t, out) {
 		if l.CallbackID == id {
 			got = append(got, l)
 		}
@@ -55,7 +56,7 @@ func linesOf(t *testing.T, out *syncBuffer, id string) []merchant.Line {
 // waitNotifications waits until the merchant has printed n notification
 // lines about callback id (it prints once it has answered, so a line can
 // come just after the simulator recorded the attempt) and returns them.
-func waitNotifications(t *testing.T, out *syncBuffer, id string, n int) []merchant.Line {
+func waitNotifications(t *testing.T, out *syncbuf.Buffer, id string, n int) []merchant.Line {
 	t.Helper()
 	var got []merchant.Line
 	simtest.Eventually(t, 5*time.Second, func() bool {

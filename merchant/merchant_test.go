@@ -13,30 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callbacksim/callbacksim/internal/syncbuf"
+
 	"github.com/callbacksim/callbacksim/merchant"
 	"github.com/callbacksim/callbacksim/payloads"
 )
 
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // lines returns the JSON lines printed so far.
-func (s *syncBuffer) lines(t *testing.T) []merchant.Line {
+func lines(t *testing.T, s *syncbuf.Buffer) []merchant.Line {
 	t.Helper()
 	var out []merchant.Line
 	for _, raw := range strings.Split(strings.TrimSpace(s.String()), "\n") {
@@ -52,9 +36,9 @@ func (s *syncBuffer) lines(t *testing.T) []merchant.Line {
 	return out
 }
 
-func start(t *testing.T, o merchant.Options) (*httptest.Server, *syncBuffer) {
+func start(t *testing.T, o merchant.Options) (*httptest.Server, *syncbuf.Buffer) {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	o.Out = out
 	m, err := merchant.New(o)
 	if err != nil {
@@ -119,7 +103,7 @@ func TestQRISSignatures(t *testing.T) {
 			if code := send(t, http.MethodPost, srv.URL+tt.path, qrisBody, h...); code != tt.wantCode {
 				t.Errorf("answered %d, want %d", code, tt.wantCode)
 			}
-			lines := out.lines(t)
+			lines := lines(t, out)
 			if len(lines) != 1 {
 				t.Fatalf("%d lines printed, want 1: %s", len(lines), out)
 			}
@@ -241,7 +225,7 @@ func TestCinetPay(t *testing.T) {
 		if code := send(t, http.MethodGet, srv.URL+"/cinetpay", nil, "X-Callback-Id", "cb_p"); code != 200 {
 			t.Errorf("ping answered %d, want 200", code)
 		}
-		if l := out.lines(t); len(l) != 1 || l[0].Kind != "ping" || l[0].Gateway != "cinetpay" {
+		if l := lines(t, out); len(l) != 1 || l[0].Kind != "ping" || l[0].Gateway != "cinetpay" {
 			t.Errorf("lines = %+v, want one cinetpay ping", l)
 		}
 	})
@@ -258,7 +242,7 @@ func TestCinetPay(t *testing.T) {
 		if len(calls) != 1 || calls[0]["transaction_id"] != "TX123" || calls[0]["apikey"] != "demo-apikey" || calls[0]["site_id"] != "445160" {
 			t.Fatalf("check calls = %v, want one for TX123 with the apikey and site_id", calls)
 		}
-		l := out.lines(t)[0]
+		l := lines(t, out)[0]
 		if l.Signature != merchant.SigValid || l.Check == nil || l.Check.Status != "ACCEPTED" || l.Check.Code != "00" {
 			t.Errorf("line = %+v, want a valid signature and the check's ACCEPTED", l)
 		}
@@ -287,7 +271,7 @@ func TestCinetPay(t *testing.T) {
 		if n := len(check.calls()); n != 0 {
 			t.Errorf("%d check calls for a forged notification, want 0", n)
 		}
-		if l := out.lines(t)[0]; l.Signature != merchant.SigInvalid {
+		if l := lines(t, out)[0]; l.Signature != merchant.SigInvalid {
 			t.Errorf("signature = %s, want invalid", l.Signature)
 		}
 	})
@@ -299,7 +283,7 @@ func TestCinetPay(t *testing.T) {
 		if code := send(t, http.MethodPost, srv.URL+"/cinetpay", []byte(form.Encode()), "x-token", token); code != 503 {
 			t.Errorf("answered %d, want 503", code)
 		}
-		if l := out.lines(t)[0]; l.Check == nil || l.Check.Error == "" {
+		if l := lines(t, out)[0]; l.Check == nil || l.Check.Error == "" {
 			t.Errorf("line = %+v, want the check's error", l)
 		}
 	})
@@ -338,7 +322,7 @@ func TestCentili(t *testing.T) {
 			if code := send(t, http.MethodGet, srv.URL+"/centili?"+tt.query, nil, "X-Callback-Id", "cb_z"); code != tt.wantCode {
 				t.Errorf("answered %d, want %d", code, tt.wantCode)
 			}
-			l := out.lines(t)[0]
+			l := lines(t, out)[0]
 			if l.Gateway != "centili" || l.Signature != tt.wantSig || l.Fields["transactionid"] != "1488787" || l.Fields["status"] != "failed" {
 				t.Errorf("line = %+v, want centili, signature %s, the transaction and its status", l, tt.wantSig)
 			}

@@ -22,45 +22,42 @@ const (
 	PoolTimeout   = 3 * time.Second
 )
 
-// setDuration sets *d to v when it is unset.
-func setDuration(d *time.Duration, v time.Duration) {
-	if *d == 0 {
-		*d = v
-	}
+// clientSettings points at the fail-fast fields that go-redis's option
+// types (single, failover, cluster) each have.
+type clientSettings struct {
+	dial, read, write, pool *time.Duration
+	dialerRetries, retries  *int
 }
 
-func setInt(n *int, v int) {
-	if *n == 0 {
-		*n = v
+// apply sets every unset field to its fail-fast value.
+func (c clientSettings) apply() {
+	for _, d := range []struct {
+		field *time.Duration
+		value time.Duration
+	}{{c.dial, DialTimeout}, {c.read, ReadTimeout}, {c.write, WriteTimeout}, {c.pool, PoolTimeout}} {
+		if *d.field == 0 {
+			*d.field = d.value
+		}
+	}
+	if *c.dialerRetries == 0 {
+		*c.dialerRetries = DialerRetries
+	}
+	if *c.retries == 0 {
+		*c.retries = MaxRetries
 	}
 }
 
 func failFast(o *redis.Options) *redis.Options {
-	setDuration(&o.DialTimeout, DialTimeout)
-	setInt(&o.DialerRetries, DialerRetries)
-	setInt(&o.MaxRetries, MaxRetries)
-	setDuration(&o.ReadTimeout, ReadTimeout)
-	setDuration(&o.WriteTimeout, WriteTimeout)
-	setDuration(&o.PoolTimeout, PoolTimeout)
+	clientSettings{&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout, &o.DialerRetries, &o.MaxRetries}.apply()
 	return o
 }
 
 func failFastFailover(o *redis.FailoverOptions) *redis.FailoverOptions {
-	setDuration(&o.DialTimeout, DialTimeout)
-	setInt(&o.DialerRetries, DialerRetries)
-	setInt(&o.MaxRetries, MaxRetries)
-	setDuration(&o.ReadTimeout, ReadTimeout)
-	setDuration(&o.WriteTimeout, WriteTimeout)
-	setDuration(&o.PoolTimeout, PoolTimeout)
+	clientSettings{&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout, &o.DialerRetries, &o.MaxRetries}.apply()
 	return o
 }
 
 func failFastCluster(o *redis.ClusterOptions) *redis.ClusterOptions {
-	setDuration(&o.DialTimeout, DialTimeout)
-	setInt(&o.DialerRetries, DialerRetries)
-	setInt(&o.MaxRetries, MaxRetries)
-	setDuration(&o.ReadTimeout, ReadTimeout)
-	setDuration(&o.WriteTimeout, WriteTimeout)
-	setDuration(&o.PoolTimeout, PoolTimeout)
+	clientSettings{&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout, &o.DialerRetries, &o.MaxRetries}.apply()
 	return o
 }

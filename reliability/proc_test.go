@@ -11,10 +11,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/callbacksim/callbacksim/internal/syncbuf"
 
 	"github.com/callbacksim/callbacksim/internal/redistest"
 	"github.com/callbacksim/callbacksim/internal/simtest"
@@ -77,31 +78,13 @@ func (c conf) again(t *testing.T) conf {
 	return out
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer and readers at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // proc is a callbacksim process run as a child of the test.
 type proc struct {
 	t      *testing.T
 	URL    string
 	cmd    *exec.Cmd
-	admin  string      // the admin token
-	out    *syncBuffer // stdout and stderr together
+	admin  string          // the admin token
+	out    *syncbuf.Buffer // stdout and stderr together
 	exited chan struct{}
 	state  *os.ProcessState
 }
@@ -119,7 +102,7 @@ func start(t *testing.T, c conf, args ...string) *proc {
 	if err := os.WriteFile(file, raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{t: t, URL: "http://" + c.addr(), admin: c["admin"].(map[string]any)["token"].(string), out: &syncBuffer{}, exited: make(chan struct{})}
+	p := &proc{t: t, URL: "http://" + c.addr(), admin: c["admin"].(map[string]any)["token"].(string), out: &syncbuf.Buffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(binary, append([]string{"serve", "--config", file}, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	p.cmd.Env = append(os.Environ(), "GOMAXPROCS=2")
