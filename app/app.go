@@ -74,7 +74,7 @@ func New(cfg config.Config, roles Roles, log *slog.Logger) (*App, error) {
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.metrics = metrics.New(a.registry)
 	a.store = store.New(conn.Client, cfg.Retention)
-	a.client = asynq.NewClientFromRedisClient(conn.Client)
+	a.client = asynq.NewClientFromRedisClient(a.store.ScriptClient()) // enqueues join the store's pipelines
 	a.inspect = asynq.NewInspectorFromRedisClient(conn.Client)
 	a.registry.MustRegister(metrics.NewQueueCollector(a.inspect, queue.Name))
 	q := queue.New(a.store, a.client, a.inspect)

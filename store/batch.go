@@ -48,6 +48,16 @@ type batchCall struct {
 // included), as redis.Pipelined does. If ctx ends first, pipelined returns
 // its error, and the commands may still run.
 func (b *batcher) pipelined(ctx context.Context, queue func(p redis.Pipeliner)) ([]redis.Cmder, error) {
+	cmds, _, err := b.call(ctx, queue)
+	return cmds, err
+}
+
+// call is pipelined, and tells whether the round trip completed (false: ctx
+// ended first, and the commands may still run).
+func (b *batcher) call(ctx context.Context, queue func(p redis.Pipeliner)) ([]redis.Cmder, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, err // queue nothing for a caller already gone
+	}
 	c := &batchCall{queue: queue, done: make(chan struct{})}
 	b.mu.Lock()
 	b.pending = append(b.pending, c)
@@ -58,9 +68,9 @@ func (b *batcher) pipelined(ctx context.Context, queue func(p redis.Pipeliner)) 
 	b.mu.Unlock()
 	select {
 	case <-c.done:
-		return c.cmds, c.err
+		return c.cmds, true, c.err
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, false, ctx.Err()
 	}
 }
 

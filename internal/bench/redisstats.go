@@ -15,6 +15,7 @@ import (
 // Lua scripts included) and the CPU time its process used.
 type redisLoad struct {
 	Commands int64
+	Reads    int64            // read events Redis handled: about one per round trip
 	CPU      time.Duration    // the redis-server's
 	Self     time.Duration    // this process's: simulator, clients and merchant
 	ByName   map[string]int64 // calls by command name
@@ -27,8 +28,8 @@ func (l redisLoad) perCallback(n int) string {
 	if n == 0 {
 		return "n/a"
 	}
-	return fmt.Sprintf("%.1f redis commands, CPU %d µs redis + %d µs Go", float64(l.Commands)/float64(n),
-		l.CPU.Microseconds()/int64(n), l.Self.Microseconds()/int64(n))
+	return fmt.Sprintf("%.1f redis commands in %.1f round trips, CPU %d µs redis + %d µs Go", float64(l.Commands)/float64(n),
+		float64(l.Reads)/float64(n), l.CPU.Microseconds()/int64(n), l.Self.Microseconds()/int64(n))
 }
 
 // detail lists the commands per callback of n, most frequent first.
@@ -64,6 +65,20 @@ func (e *env) redisCPU(ctx context.Context) (time.Duration, error) {
 	return time.Duration(total * float64(time.Second)), nil
 }
 
+// redisReads is INFO stats total_reads_processed: the read events Redis
+// handled, about one per round trip of a client (a pipeline is one).
+func (e *env) redisReads(ctx context.Context) (int64, error) {
+	info, err := e.rdb.InfoMap(ctx, "stats").Result()
+	if err != nil {
+		return 0, fmt.Errorf("bench: INFO stats: %w", err)
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(info["Stats"]["total_reads_processed"]), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("bench: INFO stats total_reads_processed: %w", err)
+	}
+	return n, nil
+}
+
 // measureRedis resets Redis's command statistics and returns what reads
 // the load since then.
 func (e *env) measureRedis(ctx context.Context) (func() (redisLoad, error), error) {
@@ -74,6 +89,10 @@ func (e *env) measureRedis(ctx context.Context) (func() (redisLoad, error), erro
 	if err != nil {
 		return nil, err
 	}
+	reads0, err := e.redisReads(ctx)
+	if err != nil {
+		return nil, err
+	}
 	self0 := selfCPU()
 	return func() (redisLoad, error) {
 		self1 := selfCPU()
@@ -81,11 +100,15 @@ func (e *env) measureRedis(ctx context.Context) (func() (redisLoad, error), erro
 		if err != nil {
 			return redisLoad{}, err
 		}
+		reads1, err := e.redisReads(ctx)
+		if err != nil {
+			return redisLoad{}, err
+		}
 		info, err := e.rdb.InfoMap(ctx, "commandstats").Result()
 		if err != nil {
 			return redisLoad{}, fmt.Errorf("bench: INFO commandstats: %w", err)
 		}
-		l := redisLoad{CPU: cpu1 - cpu0, Self: self1 - self0, ByName: map[string]int64{}, Usec: map[string]int64{}}
+		l := redisLoad{Reads: reads1 - reads0, CPU: cpu1 - cpu0, Self: self1 - self0, ByName: map[string]int64{}, Usec: map[string]int64{}}
 		for name, v := range info["Commandstats"] {
 			name = strings.TrimPrefix(name, "cmdstat_")
 			if name == "info" || name == "config|resetstat" {
