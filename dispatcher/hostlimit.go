@@ -14,13 +14,16 @@ import (
 // port of the callback URL), so that one endpoint that never answers holds
 // at most Limit workers for its timeout, and the others keep delivering.
 //
-// A task whose host is at its limit waits for a slot if the host's attempts
-// are coming back (one finished within the last Wait); if none has for that
-// long, the host is slow and the task goes back to the queue at once, to try
-// again later, without using up a retry: when the oldest attempt in flight
-// to that host reaches its timeout (at least HostBusyDelay, at most
-// MaxHostBusyDelay away), so that a backlog for an endpoint that hangs does
-// not go round the queue every second.
+// A task whose host is at its limit waits up to Wait for a slot, unless the
+// host is slow: none of its attempts came back within the last Wait (and,
+// for a host whose last attempt came back within Wait, its oldest attempt in
+// flight has run for HostSlowAfter: a process starved of CPU for a moment
+// does not make a fast host look dead). With no slot, the task goes back to
+// the queue without using up a retry: for HostBusyDelay while the host is
+// not slow, else until the oldest attempt in flight to that host reaches its
+// timeout (at least HostBusyDelay, at most MaxHostBusyDelay away), so that a
+// backlog for an endpoint that hangs does not go round the queue every
+// second.
 //
 // The zero value is not usable: call NewHostLimiter.
 type HostLimiter struct {
@@ -35,13 +38,21 @@ type HostLimiter struct {
 type hostSlots struct {
 	slots    chan struct{}
 	refs     int          // users, under HostLimiter.mu: the entry goes when none is left
-	ends     []time.Time  // when each attempt in flight times out, under HostLimiter.mu
+	flights  []flight     // the attempts in flight, under HostLimiter.mu
 	lastDone atomic.Int64 // Unix nanoseconds of the last attempt that finished (or of the entry's creation)
+	lastTook atomic.Int64 // how long that attempt took, in nanoseconds (0: none yet)
 }
 
-// DefaultHostWait is how long a task waits for a slot of a host whose
-// attempts are coming back.
+// flight is one attempt in flight: when it started and when it times out.
+type flight struct{ start, end time.Time }
+
+// DefaultHostWait is how recently one of a host's attempts must have come
+// back for the host to count as answering.
 const DefaultHostWait = 100 * time.Millisecond
+
+// HostSlowAfter is how long a host's oldest attempt in flight must have run,
+// with nothing coming back, for the host to count as slow.
+const HostSlowAfter = time.Second
 
 // NewHostLimiter returns a limiter of limit attempts in flight per host,
 // whose tasks wait up to wait for a slot of a host whose attempts come back.
@@ -74,7 +85,7 @@ func (l *HostLimiter) Acquire(ctx context.Context, rawURL string, timeout time.D
 		return l.releaser(key, h, timeout), 0, nil
 	default:
 	}
-	if l.now().Sub(time.Unix(0, h.lastDone.Load())) > l.wait {
+	if l.slow(h) {
 		retryIn := l.busyDelay(h)
 		l.unref(key, h)
 		return nil, retryIn, nil
@@ -85,13 +96,37 @@ func (l *HostLimiter) Acquire(ctx context.Context, rawURL string, timeout time.D
 	case h.slots <- struct{}{}:
 		return l.releaser(key, h, timeout), 0, nil
 	case <-t.C:
-		retryIn := l.busyDelay(h)
+		retryIn := HostBusyDelay
+		if l.slow(h) {
+			retryIn = l.busyDelay(h)
+		}
 		l.unref(key, h)
 		return nil, retryIn, nil
 	case <-ctx.Done():
 		l.unref(key, h)
 		return nil, 0, ctx.Err()
 	}
+}
+
+// slow reports whether host h is slow: nothing came back within the last
+// Wait and, if its last attempt was fast, its oldest attempt in flight has
+// run for HostSlowAfter.
+func (l *HostLimiter) slow(h *hostSlots) bool {
+	now := l.now()
+	if now.Sub(time.Unix(0, h.lastDone.Load())) <= l.wait {
+		return false
+	}
+	if took := time.Duration(h.lastTook.Load()); took == 0 || took > l.wait {
+		return true // new, or its last attempt was slow itself
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, f := range h.flights {
+		if now.Sub(f.start) >= HostSlowAfter {
+			return true
+		}
+	}
+	return false
 }
 
 // busyDelay is how long until the first attempt in flight to h times out,
@@ -101,8 +136,8 @@ func (l *HostLimiter) busyDelay(h *hostSlots) time.Duration {
 	defer l.mu.Unlock()
 	d := MaxHostBusyDelay
 	now := l.now()
-	for _, end := range h.ends {
-		d = min(d, end.Sub(now))
+	for _, f := range h.flights {
+		d = min(d, f.end.Sub(now))
 	}
 	return max(d, HostBusyDelay)
 }
@@ -139,17 +174,20 @@ func (l *HostLimiter) unref(key string, h *hostSlots) {
 }
 
 func (l *HostLimiter) releaser(key string, h *hostSlots, timeout time.Duration) func() {
-	end := l.now().Add(timeout)
+	start := l.now()
+	f := flight{start: start, end: start.Add(timeout)}
 	l.mu.Lock()
-	h.ends = append(h.ends, end)
+	h.flights = append(h.flights, f)
 	l.mu.Unlock()
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			h.lastDone.Store(l.now().UnixNano())
+			done := l.now()
+			h.lastDone.Store(done.UnixNano())
+			h.lastTook.Store(int64(max(done.Sub(start), 1)))
 			l.mu.Lock()
-			if i := slices.Index(h.ends, end); i >= 0 {
-				h.ends = slices.Delete(h.ends, i, i+1)
+			if i := slices.Index(h.flights, f); i >= 0 {
+				h.flights = slices.Delete(h.flights, i, i+1)
 			}
 			l.mu.Unlock()
 			<-h.slots

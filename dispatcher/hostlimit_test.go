@@ -112,7 +112,30 @@ func TestHostLimiter(t *testing.T) {
 		}
 	})
 
-	t.Run("a new host gets the benefit of the doubt, then a wait bounded by wait", func(t *testing.T) {
+	t.Run("a fast host is not slow before its oldest attempt has run HostSlowAfter", func(t *testing.T) {
+		// A process starved of CPU sees nothing come back for a while; its
+		// host's attempts are young, so the task comes back soon instead
+		// of waiting for the attempts' timeout.
+		clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+		l := NewHostLimiter(2, 50*time.Millisecond, clock.now)
+		r1, _, _ := l.Acquire(ctx, url, 10*time.Second)
+		r0, _, _ := l.Acquire(ctx, url, 10*time.Second)
+		clock.add(5 * time.Millisecond)
+		r0() // a fast host
+		r2, _, _ := l.Acquire(ctx, url, 10*time.Second)
+		clock.add(200 * time.Millisecond) // nothing back for 200ms: longer than wait
+		if l.slow(l.hosts[hostKey(url)]) {
+			t.Error("slow after 200ms, want not before the oldest attempt has run 1s")
+		}
+		clock.add(800 * time.Millisecond)
+		if !l.slow(l.hosts[hostKey(url)]) {
+			t.Error("not slow after 1s with nothing back")
+		}
+		r1()
+		r2()
+	})
+
+	t.Run("a full new host: a bounded wait, then back to the queue", func(t *testing.T) {
 		l := NewHostLimiter(1, 30*time.Millisecond, nil)
 		r1, _, _ := l.Acquire(ctx, url, time.Minute)
 		start := time.Now()
@@ -123,6 +146,7 @@ func TestHostLimiter(t *testing.T) {
 		if waited := time.Since(start); waited < 30*time.Millisecond {
 			t.Errorf("gave up after %s, want a wait of 30ms for a host that may yet answer", waited)
 		}
+
 		r1()
 	})
 
