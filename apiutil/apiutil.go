@@ -177,3 +177,19 @@ func BearerToken(r *http.Request) string {
 func SecretEqual(got, want string) bool {
 	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 }
+
+// LookupSecret returns the value whose key is secret, comparing it with
+// every key in constant time, so that the answer's timing tells nothing of
+// which credentials exist.
+func LookupSecret[V any](bySecret map[string]V, secret string) (V, bool) {
+	var (
+		found V
+		ok    bool
+	)
+	for k, v := range bySecret {
+		if SecretEqual(secret, k) {
+			found, ok = v, true
+		}
+	}
+	return found, ok
+}

@@ -192,16 +192,7 @@ func (g *Gateway) simulateErr(w http.ResponseWriter, r *http.Request) error {
 // merchant finds the merchant of a service, comparing every service in
 // constant time.
 func (g *Gateway) merchant(service string) (config.Merchant, bool) {
-	var found *config.Merchant
-	for s, m := range g.merchants {
-		if apiutil.SecretEqual(service, s) {
-			found = &m
-		}
-	}
-	if found == nil {
-		return config.Merchant{}, false
-	}
-	return *found, true
+	return apiutil.LookupSecret(g.merchants, service)
 }
 
 var (

@@ -120,16 +120,7 @@ func (g *Gateway) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 // merchant finds the merchant of an apikey, comparing every key in constant
 // time.
 func (g *Gateway) merchant(apikey string) (config.Merchant, bool) {
-	var found *config.Merchant
-	for k, m := range g.byAPIKey {
-		if apiutil.SecretEqual(apikey, k) {
-			found = &m
-		}
-	}
-	if found == nil {
-		return config.Merchant{}, false
-	}
-	return *found, true
+	return apiutil.LookupSecret(g.byAPIKey, apikey)
 }
 
 func paymentKey(siteID, transactionID string) string {

@@ -91,14 +91,8 @@ type handler func(w http.ResponseWriter, r *http.Request, m config.Merchant) err
 // auth finds the merchant of the Bearer token, in constant time per token.
 func (g *Gateway) auth(h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		token := apiutil.BearerToken(r)
-		var found *config.Merchant
-		for t, m := range g.merchants {
-			if apiutil.SecretEqual(token, t) {
-				found = &m
-			}
-		}
-		if found == nil {
+		found, ok := apiutil.LookupSecret(g.merchants, apiutil.BearerToken(r))
+		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="qris"`)
 			apiutil.WriteError(w, apiutil.Errorf(http.StatusUnauthorized, "missing or invalid bearer token"))
 			return
@@ -106,7 +100,7 @@ func (g *Gateway) auth(h handler) http.HandlerFunc {
 		if !g.limit.Check(w, "qris:"+found.ID) {
 			return
 		}
-		if err := h(w, r, *found); err != nil {
+		if err := h(w, r, found); err != nil {
 			apiutil.WriteError(w, err)
 		}
 	}
