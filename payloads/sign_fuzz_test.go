@@ -23,7 +23,7 @@ func FuzzCinetPayXToken(f *testing.F) {
 	f.Fuzz(func(t *testing.T, secret, rawForm string) {
 		form, err := url.ParseQuery(rawForm)
 		if err != nil {
-			t.Skip()
+			return // not a form: nothing to check
 		}
 		fields := payloads.CinetPayFieldsFromForm(form)
 		if got := payloads.CinetPayFieldsFromForm(fields.Form()); got != fields {
@@ -60,7 +60,7 @@ func FuzzCentiliSign(f *testing.F) {
 	f.Fuzz(func(t *testing.T, key string, algIndex uint8, rawQuery string) {
 		params, err := url.ParseQuery(rawQuery)
 		if err != nil {
-			t.Skip()
+			return // not a form: nothing to check
 		}
 		alg := algs[int(algIndex)%len(algs)]
 		sign, err := payloads.CentiliSign(key, alg, params)
