@@ -75,9 +75,7 @@ func (o *Operator) auth(h func(http.ResponseWriter, *http.Request) error) http.H
 		if !o.limit.Check(w, "admin") {
 			return
 		}
-		if err := h(w, r); err != nil {
-			apiutil.WriteError(w, err)
-		}
+		apiutil.HandlerFunc(h).ServeHTTP(w, r)
 	}
 }
 

@@ -193,3 +193,14 @@ func LookupSecret[V any](bySecret map[string]V, secret string) (V, bool) {
 	}
 	return found, ok
 }
+
+// HandlerFunc is a handler that returns its error instead of writing it;
+// ServeHTTP answers the error with WriteError.
+type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// ServeHTTP implements http.Handler.
+func (h HandlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := h(w, r); err != nil {
+		WriteError(w, err)
+	}
+}

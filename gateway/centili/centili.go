@@ -87,7 +87,7 @@ func New(cfg config.Config, st *store.Store, q *queue.Queue, m *metrics.Metrics)
 
 // Register adds the Centili route to mux.
 func (g *Gateway) Register(mux *http.ServeMux) {
-	mux.HandleFunc("POST /centili/simulate", g.simulate)
+	mux.Handle("POST /centili/simulate", apiutil.HandlerFunc(g.simulate))
 }
 
 // simulateRequest is the body of POST /centili/simulate. Every field but
@@ -125,13 +125,7 @@ type simulateAnswer struct {
 	SubscriptionID string `json:"subscriptionid,omitempty"`
 }
 
-func (g *Gateway) simulate(w http.ResponseWriter, r *http.Request) {
-	if err := g.simulateErr(w, r); err != nil {
-		apiutil.WriteError(w, err)
-	}
-}
-
-func (g *Gateway) simulateErr(w http.ResponseWriter, r *http.Request) error {
+func (g *Gateway) simulate(w http.ResponseWriter, r *http.Request) error {
 	var req simulateRequest
 	if err := apiutil.DecodeJSON(w, r, &req); err != nil {
 		return err

@@ -105,7 +105,7 @@ func (g *Gateway) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v2/payment/check", g.check)
 	mux.HandleFunc("/v2/payment", g.methodNotAllowed)
 	mux.HandleFunc("/v2/payment/check", g.methodNotAllowed)
-	mux.HandleFunc("POST /v2/simulate", g.simulate)
+	mux.Handle("POST /v2/simulate", apiutil.HandlerFunc(g.simulate))
 	mux.HandleFunc("GET "+checkoutPath+"{token}", g.checkoutPage)
 	mux.HandleFunc("POST "+checkoutPath+"{token}", g.checkoutChoice)
 }

@@ -87,13 +87,7 @@ func (req simulateRequest) outcome() (outcome, error) {
 }
 
 // simulate serves POST /v2/simulate.
-func (g *Gateway) simulate(w http.ResponseWriter, r *http.Request) {
-	if err := g.simulateErr(w, r); err != nil {
-		apiutil.WriteError(w, err)
-	}
-}
-
-func (g *Gateway) simulateErr(w http.ResponseWriter, r *http.Request) error {
+func (g *Gateway) simulate(w http.ResponseWriter, r *http.Request) error {
 	var req simulateRequest
 	if err := apiutil.DecodeJSON(w, r, &req); err != nil {
 		return err
