@@ -419,14 +419,7 @@ func TestBulkResendValidation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := sim.Admin(http.MethodPost, "/v1/callbacks/resend", tt.body)
-			var e struct {
-				Error string `json:"error"`
-				Field string `json:"field"`
-			}
-			r.JSON(t, &e)
-			if r.Status != http.StatusBadRequest || e.Field != tt.field || e.Error == "" {
-				t.Errorf("answer %d %s, want 400 naming %q", r.Status, r.Body, tt.field)
-			}
+			r.WantError(t, http.StatusBadRequest, tt.field)
 		})
 	}
 	t.Run("malformed JSON", func(t *testing.T) {

@@ -19,12 +19,15 @@ import (
 	"github.com/callbacksim/callbacksim/queue"
 )
 
-// apiMetrics is the metrics table of API.md (plus the queue gauges and the
-// HTTP API's metrics): each family's type and exact label names.
-var apiMetrics = map[string]struct {
+// metricSpec is a metric family's type and exact label names.
+type metricSpec struct {
 	typ    dto.MetricType
 	labels []string
-}{
+}
+
+// apiMetrics is the metrics table of API.md (plus the queue gauges and the
+// HTTP API's metrics): each family's type and exact label names.
+var apiMetrics = map[string]metricSpec{
 	"callbacksim_payments_initiated_total":          {dto.MetricType_COUNTER, []string{"provider"}},
 	"callbacksim_delivery_attempts_total":           {dto.MetricType_COUNTER, []string{"code_class", "outcome", "provider"}},
 	"callbacksim_delivery_attempt_duration_seconds": {dto.MetricType_HISTOGRAM, []string{"provider"}},

@@ -17,21 +17,7 @@ import (
 // records them, takes no new work, and exits 0. Nothing is sent twice.
 func TestSIGTERMLetsInFlightAttemptsFinish(t *testing.T) {
 	t.Parallel()
-	r := redistest.Start(t)
-	m := newMerchant(t, http.StatusOK)
-	api := start(t, baseConf(t, r.URL()), "--roles", "api")
-	wc := baseConf(t, r.URL())
-	wc.set("worker.shutdown_timeout", "20s")
-	worker := start(t, wc, "--roles", "worker")
-
-	m.holdAll()
-	const n = 10
-	var ids []string
-	for i := range n {
-		ids = append(ids, submit(t, api, qrisToken, fmt.Sprintf("TERM-%d", i), m.URL))
-	}
-	simtest.Eventually(t, 20*time.Second, func() bool { return m.inFlight.Load() == n },
-		func() string { return fmt.Sprintf("%d attempts in flight (%d are)", n, m.inFlight.Load()) })
+	api, worker, wc, m, ids := heldAtTheMerchant(t, "20s", "TERM")
 
 	exit := make(chan int, 1)
 	go func() { exit <- worker.term(30 * time.Second) }()
@@ -66,21 +52,7 @@ func TestSIGTERMLetsInFlightAttemptsFinish(t *testing.T) {
 // lease to wait out).
 func TestSIGTERMRequeuesAttemptsPastTheShutdownTimeout(t *testing.T) {
 	t.Parallel()
-	r := redistest.Start(t)
-	m := newMerchant(t, http.StatusOK)
-	api := start(t, baseConf(t, r.URL()), "--roles", "api")
-	wc := baseConf(t, r.URL())
-	wc.set("worker.shutdown_timeout", "1s")
-	worker := start(t, wc, "--roles", "worker")
-
-	m.holdAll()
-	const n = 10
-	var ids []string
-	for i := range n {
-		ids = append(ids, submit(t, api, qrisToken, fmt.Sprintf("SLOW-%d", i), m.URL))
-	}
-	simtest.Eventually(t, 20*time.Second, func() bool { return m.inFlight.Load() == n },
-		func() string { return fmt.Sprintf("%d attempts in flight (%d are)", n, m.inFlight.Load()) })
+	api, worker, wc, m, ids := heldAtTheMerchant(t, "1s", "SLOW")
 
 	termAt := time.Now()
 	if code := worker.term(10 * time.Second); code != 0 {
@@ -117,4 +89,27 @@ func TestSIGTERMRequeuesAttemptsPastTheShutdownTimeout(t *testing.T) {
 	}
 	t.Logf("SIGTERM with attempts past worker.shutdown_timeout 1s: exited 0 after %s; requeued attempts ran within %s of the restart",
 		stopped.Round(10*time.Millisecond), redelivered.Round(10*time.Millisecond))
+}
+
+// heldAtTheMerchant starts an api process and a worker process with the
+// given worker.shutdown_timeout on a Redis of their own, and submits ten
+// callbacks (order ids prefix-0 to prefix-9) to a merchant that holds every
+// request until it is released; it returns once all ten are in flight.
+func heldAtTheMerchant(t *testing.T, shutdownTimeout, prefix string) (api, worker *proc, wc conf, m *merchant, ids []string) {
+	t.Helper()
+	r := redistest.Start(t)
+	m = newMerchant(t, http.StatusOK)
+	api = start(t, baseConf(t, r.URL()), "--roles", "api")
+	wc = baseConf(t, r.URL())
+	wc.set("worker.shutdown_timeout", shutdownTimeout)
+	worker = start(t, wc, "--roles", "worker")
+
+	m.holdAll()
+	const n = 10
+	for i := range n {
+		ids = append(ids, submit(t, api, qrisToken, fmt.Sprintf("%s-%d", prefix, i), m.URL))
+	}
+	simtest.Eventually(t, 20*time.Second, func() bool { return m.inFlight.Load() == n },
+		func() string { return fmt.Sprintf("%d attempts in flight (%d are)", n, m.inFlight.Load()) })
+	return api, worker, wc, m, ids
 }

@@ -187,14 +187,7 @@ func TestCinetPaySimulateErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			sim := sim.With(t)
 			r := sim.Do(http.MethodPost, "/v2/simulate", tt.body)
-			var e struct {
-				Error string `json:"error"`
-				Field string `json:"field"`
-			}
-			r.JSON(t, &e)
-			if r.Status != tt.status || e.Error == "" || e.Field != tt.field {
-				t.Errorf("answer %d %s, want %d naming field %q", r.Status, r.Body, tt.status, tt.field)
-			}
+			r.WantError(t, tt.status, tt.field)
 		})
 	}
 	// None of those changed the payment.

@@ -196,3 +196,17 @@ func Eventually(tb testing.TB, timeout time.Duration, cond func() bool, what fun
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// WantError fails the test unless r is an API error with status, a message,
+// and field named (field "" = none named).
+func (r Response) WantError(tb testing.TB, status int, field string) {
+	tb.Helper()
+	var e struct {
+		Error string `json:"error"`
+		Field string `json:"field"`
+	}
+	r.JSON(tb, &e)
+	if r.Status != status || e.Error == "" || e.Field != field {
+		tb.Errorf("answer %d %s, want %d naming field %q", r.Status, r.Body, status, field)
+	}
+}
