@@ -27,7 +27,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.IntVar(&o.N, "n", o.N, "payments per throughput, memory and isolation run")
 	fs.IntVar(&o.Clients, "clients", o.Clients, "concurrent API clients (and enqueuers of the ceiling)")
-	fs.IntVar(&o.Rounds, "rounds", o.Rounds, "ceiling + end-to-end pairs in the throughput scenario")
+	fs.IntVar(&o.Rounds, "rounds", o.Rounds, "rounds of the throughput scenario (the ceiling, its two references, callbacksim)")
 	fs.Float64Var(&o.Rate, "rate", o.Rate, "payments per second in the latency and retry scenarios")
 	fs.DurationVar(&o.LatencyFor, "latency-for", o.LatencyFor, "how long the latency scenario runs")
 	fs.IntVar(&o.RetryCallbacks, "retry-callbacks", o.RetryCallbacks, "callbacks retried on the QRIS schedule")

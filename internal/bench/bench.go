@@ -41,7 +41,7 @@ var Scenarios = []string{Throughput, Latency, Retry, Memory, Isolation}
 type Options struct {
 	N              int           // payments per throughput, memory and isolation run
 	Clients        int           // concurrent API clients (and enqueuers of the ceiling)
-	Rounds         int           // ceiling + end-to-end pairs of the throughput scenario
+	Rounds         int           // rounds of the throughput scenario: the ceiling, its references, callbacksim
 	Rate           float64       // payments per second of the latency and retry scenarios
 	LatencyFor     time.Duration // how long the latency scenario simulates at Rate
 	RetryCallbacks int           // callbacks retried on the QRIS schedule
@@ -266,7 +266,7 @@ func (e *env) startSim(cfg config.Config, roles app.Roles) (*sim, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &sim{
-		simClient: &simClient{base: "http://" + a.Addr(), token: qrisToken, admin: adminToken, hc: newHTTPClient()},
+		simClient: newSimClient(a.Addr(), qrisToken, adminToken),
 		cfg:       cfg, cancel: cancel, done: make(chan error, 1),
 	}
 	go func() { s.done <- a.Run(ctx) }()
@@ -276,7 +276,7 @@ func (e *env) startSim(cfg config.Config, roles app.Roles) (*sim, error) {
 // stop stops the simulator and waits for it.
 func (s *sim) stop() error {
 	s.cancel()
-	s.hc.CloseIdleConnections()
+	s.conns.close()
 	select {
 	case err := <-s.done:
 		return err

@@ -30,6 +30,9 @@ func TestRunSmall(t *testing.T) {
 	for _, re := range []string{
 		`callbacksim \(median\)\s+[1-9][0-9,]* deliveries/s`,
 		`throughput ratio\s+[0-9]+\.[0-9]{2}`,
+		`\+ HTTP front ratio\s+[0-9]+\.[0-9]{2}`,
+		`\+ records ratio\s+[0-9]+\.[0-9]{2}`,
+		`\+ records\s+2[0-9]\.[0-9] redis commands`, // the references' records were written
 		`initiate\s+[1-9][0-9,]* requests/s`,
 		`p50 -?[0-9.]+ ms   p99 -?[0-9.]+ ms`,
 		`30 retries: min -?[0-9.]+ ms`,

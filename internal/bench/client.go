@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -20,9 +19,14 @@ type simClient struct {
 	base  string // http://host:port
 	token string // the QRIS merchant's bearer token
 	admin string // the admin token
-	hc    *http.Client
+	conns *connPool
 }
 
+func newSimClient(addr, token, admin string) *simClient {
+	return &simClient{base: "http://" + addr, token: token, admin: admin, conns: &connPool{addr: addr}}
+}
+
+// newHTTPClient is the ceiling's client to the merchant.
 func newHTTPClient() *http.Client {
 	return &http.Client{
 		Timeout: 30 * time.Second,
@@ -109,18 +113,7 @@ func (c *simClient) post(ctx context.Context, path, token string, v any) (int, [
 	return c.do(req)
 }
 
-func (c *simClient) do(req *http.Request) (int, []byte, error) {
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return 0, nil, fmt.Errorf("bench: %s %s: %w", req.Method, req.URL.Path, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, nil, fmt.Errorf("bench: %s %s: read answer: %w", req.Method, req.URL.Path, err)
-	}
-	return resp.StatusCode, body, nil
-}
+func (c *simClient) do(req *http.Request) (int, []byte, error) { return c.conns.do(req) }
 
 // parallel runs f(0) .. f(n-1) on workers goroutines, and returns the first
 // error; after an error, no new call starts.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -160,6 +161,9 @@ func startEndpoint(h http.Handler) (*endpoint, error) {
 	go func() { _ = e.srv.Serve(l) }() // ends with http.ErrServerClosed
 	return e, nil
 }
+
+// Addr is the endpoint's host:port.
+func (e *endpoint) Addr() string { return strings.TrimPrefix(e.URL, "http://") }
 
 // close closes the endpoint and every connection to it: hanging requests
 // end at once.
