@@ -32,6 +32,7 @@ func TestRunSmall(t *testing.T) {
 		`throughput ratio\s+[0-9]+\.[0-9]{2}`,
 		`\+ HTTP front ratio\s+[0-9]+\.[0-9]{2}`,
 		`\+ records ratio\s+[0-9]+\.[0-9]{2}`,
+		`callbacksim / \+ records\s+[0-9]+\.[0-9]{2}`,
 		`\+ records\s+2[0-9]\.[0-9] redis commands`, // the references' records were written
 		`initiate\s+[1-9][0-9,]* requests/s`,
 		`p50 -?[0-9.]+ ms   p99 -?[0-9.]+ ms`,

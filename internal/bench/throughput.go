@@ -60,6 +60,7 @@ func (e *env) throughput(ctx context.Context) error {
 	for i, ref := range refs[1:] {
 		e.printf("   %-23s %8s   (median of the rounds' ratios to the ceiling)\n", ref.String()+" ratio", medianRatio(rates[i+1], rates[0]))
 	}
+	e.printf("   callbacksim / + records %8s   (median of the rounds' ratios: what callbacksim's own code costs)\n", medianRatio(ends, rates[2]))
 	e.printf("   per delivery (last round):\n")
 	for i, ref := range refs {
 		e.printf("     %-14s %s\n", ref, loads[i].perCallback(o.N))
