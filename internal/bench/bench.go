@@ -63,7 +63,7 @@ type Options struct {
 func DefaultOptions() Options {
 	d := config.Default()
 	return Options{
-		N: 5000, Clients: 32, Rounds: 3, Rate: 200, LatencyFor: 10 * time.Second,
+		N: 5000, Clients: 32, Rounds: 5, Rate: 200, LatencyFor: 10 * time.Second,
 		RetryCallbacks: 300, TimeScale: 0.01, Concurrency: d.Worker.Concurrency,
 		PollInterval: d.Worker.PollInterval, DeadTimeout: d.Providers.QRIS.Timeout,
 		HealthyHosts: 4, IsolationFor: 30 * time.Second,
@@ -185,7 +185,7 @@ func Run(ctx context.Context, opts Options, out io.Writer) error {
 			return err
 		}
 	}
-	fmt.Fprintf(out, "\nload average at the end: %s\n", loadAverage())
+	fmt.Fprintf(out, "\nload average at the end: %s; %s\n", loadAverage(), cpuPressure())
 	return nil
 }
 
@@ -196,7 +196,31 @@ func (e *env) header() {
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), ver)
 	fmt.Fprintf(e.out, "n=%d clients=%d worker.concurrency=%d worker.max_per_host=%d worker.poll_interval=%s time_scale=%g\n",
 		o.N, o.Clients, o.Concurrency, e.config().Worker.HostLimit(), o.PollInterval, o.TimeScale)
-	fmt.Fprintf(e.out, "load average at the start: %s\n", loadAverage())
+	fmt.Fprintf(e.out, "load average at the start: %s; %s\n", loadAverage(), cpuPressure())
+}
+
+// cpuPressure is the share of time in the last 10 and 60 seconds in which
+// some runnable task waited for a CPU (Linux PSI, /proc/pressure/cpu): on a
+// shared machine, how much other work competed with the benchmark.
+func cpuPressure() string {
+	raw, err := os.ReadFile("/proc/pressure/cpu")
+	if err != nil {
+		return "cpu pressure unknown"
+	}
+	line, _, _ := strings.Cut(string(raw), "\n") // some avg10=1.23 avg60=4.56 avg300=... total=...
+	var avg10, avg60 string
+	for _, f := range strings.Fields(line) {
+		if v, ok := strings.CutPrefix(f, "avg10="); ok {
+			avg10 = v
+		}
+		if v, ok := strings.CutPrefix(f, "avg60="); ok {
+			avg60 = v
+		}
+	}
+	if avg10 == "" || avg60 == "" {
+		return "cpu pressure unknown"
+	}
+	return fmt.Sprintf("cpu pressure (some) %s%% over 10 s, %s%% over 60 s", avg10, avg60)
 }
 
 // loadAverage is the first three fields of /proc/loadavg.
