@@ -40,13 +40,15 @@ func New(rdb redis.UniversalClient, retention time.Duration) *Store {
 func recordKey(id string) string   { return "cbs:{" + id + "}" }
 func attemptsKey(id string) string { return "cbs:{" + id + "}:attempts" }
 
-// The listing indexes are sorted sets of callback ids scored by creation
-// time: one of every callback, and one per provider and status. A filter on
-// the provider or the status alone reads the union of the sets of every
-// status, or of every provider. (Sets per provider and per status used to be
-// kept as well: two more entries per callback, about 235 bytes of Redis, and
-// four more commands; Trim still empties what is left of them.)
-const allKey = "cbs:{idx}:all"
+// The listing index is a sorted set of callback ids per provider and
+// status, scored by creation time. A listing reads the union of the sets
+// its filter spans: one set for a provider and a status, one per status
+// for a provider, one per provider for a status, all of them unfiltered.
+// Each callback thus has one index entry, about 125 bytes of Redis. (A set
+// of every callback, and sets per provider and per status, used to be kept
+// as well: about 125 bytes and one command per callback for the first, 235
+// bytes and four commands for the others; Trim still empties what is left
+// of them.)
 
 // indexKey names the set of the callbacks of provider in status.
 func indexKey(provider string, status Status) string {
@@ -56,28 +58,26 @@ func indexKey(provider string, status Status) string {
 // filterKeys names the sets whose union holds the callbacks of provider in
 // status, either of which may be empty (any).
 func filterKeys(provider string, status Status) []string {
-	switch {
-	case provider == "" && status == "":
-		return []string{allKey}
-	case provider != "" && status != "":
-		return []string{indexKey(provider, status)}
-	}
-	var keys []string
+	providers, statuses := config.ProviderNames, Statuses
 	if provider != "" {
-		for _, st := range Statuses {
-			keys = append(keys, indexKey(provider, st))
-		}
-		return keys
+		providers = []string{provider}
 	}
-	for _, p := range config.ProviderNames {
-		keys = append(keys, indexKey(p, status))
+	if status != "" {
+		statuses = []Status{status}
+	}
+	keys := make([]string, 0, len(providers)*len(statuses))
+	for _, p := range providers {
+		for _, st := range statuses {
+			keys = append(keys, indexKey(p, st))
+		}
 	}
 	return keys
 }
 
-// legacyIndexKeys are the per-provider and per-status sets no longer kept.
+// legacyIndexKeys are the sets no longer kept: of every callback, per
+// provider and per status.
 func legacyIndexKeys() []string {
-	var keys []string
+	keys := []string{"cbs:{idx}:all"}
 	for _, p := range config.ProviderNames {
 		keys = append(keys, "cbs:{idx}:p:"+p)
 	}
@@ -133,9 +133,7 @@ func (s *Store) Create(ctx context.Context, cb *Callback) error {
 		p.PExpireAt(ctx, key, s.expireAt(cb.CreatedAt))
 		p.RPush(ctx, log, []byte(cb.Payload))
 		p.PExpireAt(ctx, log, s.expireAt(cb.CreatedAt))
-		member := redis.Z{Score: score(cb.CreatedAt), Member: cb.ID}
-		p.ZAdd(ctx, allKey, member)
-		p.ZAdd(ctx, indexKey(cb.Provider, cb.Status), member)
+		p.ZAdd(ctx, indexKey(cb.Provider, cb.Status), redis.Z{Score: score(cb.CreatedAt), Member: cb.ID})
 	})
 	if err != nil {
 		return unavailable("create", err)
@@ -385,10 +383,7 @@ return 1
 // has expired.
 func (s *Store) Trim(ctx context.Context) error {
 	limit := strconv.FormatFloat(score(s.now().Add(-s.retention)), 'f', 0, 64)
-	keys := append([]string{allKey}, legacyIndexKeys()...)
-	for _, p := range config.ProviderNames {
-		keys = append(keys, filterKeys(p, "")...)
-	}
+	keys := append(filterKeys("", ""), legacyIndexKeys()...)
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, k := range keys {
 			p.ZRemRangeByScore(ctx, k, "-inf", "("+limit)
