@@ -22,10 +22,10 @@ func (e *env) throughput(ctx context.Context) error {
 	e.printf("\n1. throughput: %d payments, %d clients (ceiling: bare asynq server, handler POSTs the same JSON, %d enqueuers)\n",
 		o.N, o.Clients, o.Clients)
 	refs := []reference{bare, httpFront, records}
-	rates := make([][]float64, len(refs))
-	loads := make([]redisLoad, len(refs))
-	var ends, apis []float64
-	var endLoad redisLoad
+	sim := len(refs) // callbacksim's index in rates and loads, after the references'
+	rates := make([][]float64, len(refs)+1)
+	loads := make([][]redisLoad, len(refs)+1)
+	var apis []float64
 	for round := range o.Rounds {
 		line := fmt.Sprintf("   round %d:", round+1)
 		for i, ref := range refs {
@@ -36,43 +36,58 @@ func (e *env) throughput(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("%s: %w", ref, err)
 			}
-			rates[i], loads[i] = append(rates[i], r), l
+			rates[i], loads[i] = append(rates[i], r), append(loads[i], l)
 			line += fmt.Sprintf(" %s %s/s", ref, thousands(r))
 			if ref != bare {
-				line += " (" + ratio(r, rates[0][round]) + ")"
+				line += " (" + ratio(r, rates[bare][round]) + ")"
 			}
 			line += ","
 		}
 		if err := e.flush(ctx); err != nil {
 			return err
 		}
-		end, api, el, err := e.endToEnd(ctx, round)
+		end, api, l, err := e.endToEnd(ctx, round)
 		if err != nil {
 			return fmt.Errorf("end to end: %w", err)
 		}
-		e.printf("%s callbacksim %s/s, ratio %s\n", line, thousands(end), ratio(end, rates[0][round]))
-		ends, apis, endLoad = append(ends, end), append(apis, api), el
+		rates[sim], loads[sim], apis = append(rates[sim], end), append(loads[sim], l), append(apis, api)
+		e.printf("%s callbacksim %s/s, ratio %s  (%s)\n", line, thousands(end), ratio(end, rates[bare][round]), l.Phases)
 	}
-	c := median(rates[0])
+	c, end := median(rates[bare]), median(rates[sim])
 	e.printf("   ceiling (median)        %8s deliveries/s\n", thousands(c))
-	e.printf("   callbacksim (median)    %8s deliveries/s\n", thousands(median(ends)))
-	e.printf("   throughput ratio        %8s   (median of the rounds' ratios: %s)\n", ratio(median(ends), c), medianRatio(ends, rates[0]))
-	for i, ref := range refs[1:] {
-		e.printf("   %-23s %8s   (median of the rounds' ratios to the ceiling)\n", ref.String()+" ratio", medianRatio(rates[i+1], rates[0]))
+	e.printf("   callbacksim (median)    %8s deliveries/s\n", thousands(end))
+	e.printf("   throughput ratio        %8s   (median of the rounds' ratios: %s)\n", ratio(end, c), medianRatio(rates[sim], rates[bare]))
+	for _, ref := range refs[1:] {
+		e.printf("   %-23s %8s   (median of the rounds' ratios to the ceiling)\n", ref.String()+" ratio", medianRatio(rates[ref], rates[bare]))
 	}
-	e.printf("   callbacksim / + records %8s   (median of the rounds' ratios: what callbacksim's own code costs)\n", medianRatio(ends, rates[2]))
-	e.printf("   per delivery (last round):\n")
+	e.printf("   callbacksim / + records %8s   (median of the rounds' ratios: what callbacksim's own code costs)\n",
+		medianRatio(rates[sim], rates[records]))
+	e.printf("   per delivery (CPU: median of the rounds):\n")
 	for i, ref := range refs {
-		e.printf("     %-14s %s\n", ref, loads[i].perCallback(o.N))
+		e.printf("     %-14s %s\n", ref, medianLoad(loads[i]).perCallback(o.N))
 	}
-	e.printf("     %-14s %s\n", "callbacksim", endLoad.perCallback(o.N))
-	e.printf("     (callbacksim: %s)\n", endLoad.Phases)
+	e.printf("     %-14s %s\n", "callbacksim", medianLoad(loads[sim]).perCallback(o.N))
 	if o.RedisDetail {
-		e.printf("     ceiling:     %s\n     callbacksim: %s\n", loads[0].detail(o.N), endLoad.detail(o.N))
+		e.printf("     ceiling:     %s\n     callbacksim: %s\n", loads[bare][len(loads[bare])-1].detail(o.N), loads[sim][len(loads[sim])-1].detail(o.N))
 	}
 	e.printf("\n4. API throughput: initiate at %d concurrent clients\n", o.Clients)
 	e.printf("   initiate                %8s requests/s (median of %d rounds of %d)\n", thousands(median(apis)), len(apis), o.N)
 	return nil
+}
+
+// medianLoad is the last of ls, with the median CPU times of them all:
+// commands and round trips hardly move between rounds, CPU times do.
+func medianLoad(ls []redisLoad) redisLoad {
+	if len(ls) == 0 {
+		return redisLoad{}
+	}
+	out := ls[len(ls)-1]
+	var redisCPU, self []float64
+	for _, l := range ls {
+		redisCPU, self = append(redisCPU, float64(l.CPU)), append(self, float64(l.Self))
+	}
+	out.CPU, out.Self = time.Duration(median(redisCPU)), time.Duration(median(self))
+	return out
 }
 
 func median(xs []float64) float64 {
@@ -142,7 +157,7 @@ func (e *env) endToEnd(ctx context.Context, round int) (rate, api float64, _ red
 	}
 	_, last := e.rec.arrived()
 	l, err := load()
-	l.Phases = fmt.Sprintf("simulates answered after %s, %d delivered by then; last arrival after %s",
+	l.Phases = fmt.Sprintf("simulates answered after %s, %d delivered by then, last arrival after %s",
 		simulated.Round(time.Millisecond), deliveredBy, last.Sub(start).Round(time.Millisecond))
 	return perSecond(n, last.Sub(start)), api, l, err
 }
