@@ -152,11 +152,11 @@ func (h frontHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"callback_id": id})
 }
 
-// ceiling runs reference ref with the simulator's Redis client, concurrency
+// runReference runs reference ref with the simulator's Redis client, concurrency
 // and poll interval, feeds it N tasks from Clients clients, and returns
 // deliveries per second from the first enqueue (or request) to the last
 // arrival.
-func (e *env) ceiling(ctx context.Context, ref reference) (float64, redisLoad, error) {
+func (e *env) runReference(ctx context.Context, ref reference) (float64, redisLoad, error) {
 	cfg := e.config()
 	// The same Redis client as the simulator's, so that the ratio measures
 	// what callbacksim adds, not how its client is tuned.

@@ -32,7 +32,7 @@ func (e *env) throughput(ctx context.Context) error {
 			if err := e.flush(ctx); err != nil {
 				return err
 			}
-			r, l, err := e.ceiling(ctx, ref)
+			r, l, err := e.runReference(ctx, ref)
 			if err != nil {
 				return fmt.Errorf("%s: %w", ref, err)
 			}
