@@ -39,6 +39,7 @@ func TestRunSmall(t *testing.T) {
 		`30 retries: min -?[0-9.]+ ms`,
 		`callback with one attempt recorded\s+[1-9][0-9,]* bytes each`,
 		`isolation ratio\s+[0-9]+\.[0-9]{2}`,
+		`healthy latency at 100/s for 900ms with the dead backlog waiting: p50 -?[0-9.]+ ms   p99 -?[0-9.]+ ms`,
 	} {
 		if !regexp.MustCompile(re).MatchString(got) {
 			t.Errorf("output lacks %q:\n%s", re, got)

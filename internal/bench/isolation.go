@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/callbacksim/callbacksim/app"
@@ -15,7 +16,8 @@ import (
 // callbacks (as many as each healthy endpoint gets) are queued first, so
 // that its attempts hang while the healthy ones are timed: the figure
 // measures what the dead endpoint does to the workers, and both timed runs
-// carry the same API traffic.
+// carry the same API traffic. Then it measures the healthy callbacks'
+// latency while such a backlog waits (isolationLatency).
 func (e *env) isolation(ctx context.Context) error {
 	o := e.opts
 	dead := o.N / o.HealthyHosts
@@ -40,7 +42,10 @@ func (e *env) isolation(ctx context.Context) error {
 	e.printf("   healthy alone (median)          %8s deliveries/s\n", thousands(median(alones)))
 	e.printf("   with the dead endpoint (median) %8s deliveries/s\n", thousands(median(withs)))
 	e.printf("   isolation ratio                 %8.2f   (median of the rounds' ratios)\n", median(ratios))
-	return nil
+	if err := e.flush(ctx); err != nil {
+		return err
+	}
+	return e.isolationLatency(ctx, dead)
 }
 
 // isolationRun is one timed run of healthy callbacks.
@@ -85,25 +90,64 @@ func (e *env) isolationRound(ctx context.Context, round, dead int) (alone, withD
 		return alone, withDead, err
 	}
 
-	// The dead endpoint's backlog: queued, and its attempts hanging.
-	deadID := func(i int) string { return fmt.Sprintf("BENCH-I%dD-%06d", round, i) }
-	deadURL := deadEP.URL + pathDead
-	if _, err := e.initiateAll(ctx, s, dead, deadID, func(int) string { return deadURL }); err != nil {
-		return alone, withDead, err
-	}
-	err = parallel(ctx, dead, o.Clients, func(ctx context.Context, i int) error {
-		_, err := s.simulate(ctx, deadID(i))
-		return err
-	})
+	hanging, err := e.deadBacklog(ctx, s, fmt.Sprintf("I%dD", round), dead, deadEP)
 	if err != nil {
 		return alone, withDead, err
 	}
-	hanging := e.waitHanging(ctx)
 
 	withDead, err = e.healthyRate(ctx, s, fmt.Sprintf("I%dB", round), o.N, healthyURL)
 	withDead.hanging = hanging
 	deadEP.close() // the hanging attempts end now
 	return alone, withDead, err
+}
+
+// deadBacklog queues n callbacks to the dead endpoint ep, waits until its
+// attempts hang, and returns how many do.
+func (e *env) deadBacklog(ctx context.Context, s *sim, tag string, n int, ep *endpoint) (int, error) {
+	orderID := func(i int) string { return fmt.Sprintf("BENCH-%s-%06d", tag, i) }
+	if _, err := e.initiateAll(ctx, s, n, orderID, func(int) string { return ep.URL + pathDead }); err != nil {
+		return 0, err
+	}
+	err := parallel(ctx, n, e.opts.Clients, func(ctx context.Context, i int) error {
+		_, err := s.simulate(ctx, orderID(i))
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return e.waitHanging(ctx), nil
+}
+
+// isolationLatency measures the healthy callbacks' latency at Rate while
+// the dead endpoint's backlog waits, for three of its timeouts (at least
+// LatencyFor): the backlog comes back to the workers after each timeout.
+func (e *env) isolationLatency(ctx context.Context, dead int) error {
+	o := e.opts
+	d := max(o.LatencyFor, 3*o.DeadTimeout)
+	n := int(math.Round(o.Rate * d.Seconds()))
+	cfg := e.config()
+	cfg.Providers.QRIS.Timeout = o.DeadTimeout
+	s, err := e.startSim(cfg, app.Roles{API: true, Worker: true})
+	if err != nil {
+		return err
+	}
+	defer s.stop()
+	deadEP, err := startEndpoint(e.rec)
+	if err != nil {
+		return err
+	}
+	defer deadEP.close()
+	if _, err := e.deadBacklog(ctx, s, "IL-D", dead, deadEP); err != nil {
+		return err
+	}
+	sum, err := e.steadyLatency(ctx, s, "IL", n, e.merchant.URL+pathOK)
+	deadEP.close() // the hanging attempts end now
+	if err != nil {
+		return err
+	}
+	e.printf("   healthy latency at %g/s for %s with the dead backlog waiting: p50 %s   p99 %s   max %s\n",
+		o.Rate, d, ms(sum.P50), ms(sum.P99), ms(sum.Max))
+	return nil
 }
 
 // waitHanging waits until the number of requests hanging on the dead

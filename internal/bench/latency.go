@@ -23,37 +23,46 @@ func (e *env) latency(ctx context.Context) error {
 		return err
 	}
 	defer s.stop()
-	orderID := func(i int) string { return fmt.Sprintf("BENCH-L-%06d", i) }
-	url := e.merchant.URL + pathOK
-	if _, err := e.initiateAll(ctx, s, n, orderID, func(int) string { return url }); err != nil {
+	sum, err := e.steadyLatency(ctx, s, "L", n, e.merchant.URL+pathOK)
+	if err != nil {
 		return err
+	}
+	e.printf("   p50 %s   p99 %s   max %s   (min %s: a callback can arrive before its simulate answer does)\n",
+		ms(sum.P50), ms(sum.P99), ms(sum.Max), ms(sum.Min))
+	return nil
+}
+
+// steadyLatency initiates n payments to url, simulates them at Rate, and
+// summarizes the times from each simulate's answer to its callback's
+// arrival.
+func (e *env) steadyLatency(ctx context.Context, s *sim, tag string, n int, url string) (summary, error) {
+	orderID := func(i int) string { return fmt.Sprintf("BENCH-%s-%06d", tag, i) }
+	if _, err := e.initiateAll(ctx, s, n, orderID, func(int) string { return url }); err != nil {
+		return summary{}, err
 	}
 	e.rec.reset(n)
 	ids := make([]string, n)
 	answered := make([]time.Time, n)
-	err = paced(ctx, n, o.Rate, func(ctx context.Context, i int) error {
+	err := paced(ctx, n, e.opts.Rate, func(ctx context.Context, i int) error {
 		id, err := s.simulate(ctx, orderID(i))
 		answered[i], ids[i] = time.Now(), id
 		return err
 	})
 	if err != nil {
-		return err
+		return summary{}, err
 	}
 	if err := e.rec.wait(ctx, time.Minute); err != nil {
-		return err
+		return summary{}, err
 	}
 	lat := make([]time.Duration, 0, n)
 	for i, id := range ids {
 		at, ok := e.rec.arrival(id)
 		if !ok {
-			return fmt.Errorf("bench: callback %s never arrived", id)
+			return summary{}, fmt.Errorf("bench: callback %s never arrived", id)
 		}
 		lat = append(lat, at.Sub(answered[i]))
 	}
-	sum := summarize(lat)
-	e.printf("   p50 %s   p99 %s   max %s   (min %s: a callback can arrive before its simulate answer does)\n",
-		ms(sum.P50), ms(sum.P99), ms(sum.Max), ms(sum.Min))
-	return nil
+	return summarize(lat), nil
 }
 
 // retry measures 3. retry timing: RetryCallbacks callbacks to an endpoint
