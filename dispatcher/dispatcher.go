@@ -161,7 +161,12 @@ func (d *Dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			return err
 		}
 		if release == nil {
-			return &scheduler.DueError{At: d.now().Add(retryIn)} // not a failure: no attempt was made
+			// Not a failure: no attempt was made. Woken at its time, not at
+			// asynq's whole second: a dead host's backlog, spread over a
+			// timeout, would come back in batches a second apart.
+			err := &scheduler.DueError{At: d.now().Add(retryIn)}
+			d.wake(ctx, err)
+			return err
 		}
 		defer release()
 	}

@@ -75,34 +75,62 @@ func TestHostLimiter(t *testing.T) {
 		r2()
 	})
 
-	t.Run("a host whose attempts do not come back: back to the queue until one times out", func(t *testing.T) {
+	// halfSpread makes the random part of a parked task's delay half of
+	// its bound.
+	halfSpread := func(l *HostLimiter) *HostLimiter {
+		l.spread = func(n time.Duration) time.Duration { return n / 2 }
+		return l
+	}
+
+	t.Run("a host whose attempts do not come back: back to the queue until one times out, and part of a timeout", func(t *testing.T) {
 		clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
-		l := NewHostLimiter(2, 50*time.Millisecond, clock.now)
+		l := halfSpread(NewHostLimiter(2, 50*time.Millisecond, clock.now))
 		r1, _, _ := l.Acquire(ctx, url, 10*time.Second)
 		clock.add(time.Second)
 		r2, _, _ := l.Acquire(ctx, url, 10*time.Second)
 		clock.add(2 * time.Second) // nothing came back for 3 s
 		r3, retryIn, err := l.Acquire(ctx, url, 10*time.Second)
-		if r3 != nil || err != nil || retryIn != 7*time.Second {
-			t.Errorf("third acquire = release %v, retry in %s, %v; want none, 7s (when the first times out)", r3 != nil, retryIn, err)
+		if r3 != nil || err != nil || retryIn != 12*time.Second {
+			t.Errorf("third acquire = release %v, retry in %s, %v; want none, 12s (7s until the first times out, then half a timeout)", r3 != nil, retryIn, err)
 		}
 		r1()
 		clock.add(2 * time.Second) // the first came back 2 s ago; the second times out in 6 s
 		r1b, _, _ := l.Acquire(ctx, url, 10*time.Second)
 		clock.add(time.Second)
-		if r, retryIn, _ := l.Acquire(ctx, url, 10*time.Second); r != nil || retryIn != 5*time.Second {
-			t.Errorf("acquire = release %v, retry in %s; want none, 5s", r != nil, retryIn)
+		if r, retryIn, _ := l.Acquire(ctx, url, 10*time.Second); r != nil || retryIn != 10*time.Second {
+			t.Errorf("acquire = release %v, retry in %s; want none, 10s", r != nil, retryIn)
 		}
 		r2()
 		r1b()
 	})
 
+	t.Run("a dead host's backlog comes back spread over a timeout", func(t *testing.T) {
+		clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+		l := NewHostLimiter(1, 50*time.Millisecond, clock.now)
+		r, _, _ := l.Acquire(ctx, url, 10*time.Second)
+		defer r()
+		clock.add(2 * time.Second) // the attempt in flight times out in 8 s
+		seconds := map[time.Duration]int{}
+		for range 200 {
+			_, retryIn, _ := l.Acquire(ctx, url, 10*time.Second)
+			if retryIn < 8*time.Second || retryIn >= 18*time.Second {
+				t.Fatalf("retry in %s, want within [8s, 18s)", retryIn)
+			}
+			seconds[retryIn.Truncate(time.Second)]++
+		}
+		for s := 8 * time.Second; s < 18*time.Second; s += time.Second {
+			if n := seconds[s]; n == 0 || n > 60 {
+				t.Errorf("%d of 200 tasks come back in second %s, want about 20 in each of [8s, 18s): %v", n, s, seconds)
+			}
+		}
+	})
+
 	t.Run("the delay is bounded", func(t *testing.T) {
 		for _, tt := range []struct {
 			timeout, want time.Duration
-		}{{100 * time.Millisecond, HostBusyDelay}, {time.Hour, MaxHostBusyDelay}} {
+		}{{100 * time.Millisecond, HostBusyDelay + 50*time.Millisecond}, {time.Hour, MaxHostBusyDelay + MaxHostBusyDelay/2}} {
 			clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
-			l := NewHostLimiter(1, 50*time.Millisecond, clock.now)
+			l := halfSpread(NewHostLimiter(1, 50*time.Millisecond, clock.now))
 			r, _, _ := l.Acquire(ctx, url, tt.timeout)
 			clock.add(time.Second)
 			if _, retryIn, _ := l.Acquire(ctx, url, tt.timeout); retryIn != tt.want {
