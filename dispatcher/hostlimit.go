@@ -27,7 +27,7 @@ import (
 // second; and then a random part of one more timeout (at most
 // MaxHostBusyDelay), so that the backlog does not come back all at once.
 // It did: with 1,250 callbacks waiting for a dead endpoint, the healthy
-// merchants' callbacks were held up to 200 ms at every timeout while the
+// merchants' callbacks were held up to 300 ms at every timeout while the
 // workers sent the whole backlog back to the queue.
 //
 // The zero value is not usable: call NewHostLimiter.
