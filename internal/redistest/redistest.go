@@ -7,7 +7,6 @@ package redistest
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"net/url"
 	"os"
@@ -15,9 +14,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/callbacksim/callbacksim/internal/redisproc"
 )
 
 // EnvURL names an existing Redis to use instead of starting one.
@@ -81,24 +81,12 @@ func StartWith(tb testing.TB, opts Options) *Server {
 	return s
 }
 
-// Binary is the redis-server executable the package runs.
-func Binary() (string, error) {
-	path, err := exec.LookPath("redis-server")
-	if err != nil {
-		return "", fmt.Errorf("redistest: redis-server is not installed (apt-get install redis-server; .ci/run does it): %w", err)
-	}
-	return path, nil
-}
-
 func (s *Server) start() {
 	s.tb.Helper()
-	bin, err := Binary()
-	if err != nil {
-		s.tb.Fatal(err)
-	}
 	_, port, _ := net.SplitHostPort(s.Addr)
+	log := filepath.Join(s.dir, "redis.log")
 	args := []string{"--port", port, "--bind", "127.0.0.1", "--dir", s.dir, "--save", "",
-		"--protected-mode", "no", "--logfile", filepath.Join(s.dir, "redis.log")}
+		"--protected-mode", "no", "--logfile", log}
 	if s.opts.AOF {
 		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
 	} else {
@@ -107,31 +95,17 @@ func (s *Server) start() {
 	if s.opts.Password != "" {
 		args = append(args, "--requirepass", s.opts.Password)
 	}
-	args = append(args, s.opts.Args...)
-	s.cmd = exec.Command(bin, args...)
-	if err := s.cmd.Start(); err != nil {
-		s.tb.Fatalf("redistest: start redis-server: %v", err)
+	cmd, err := redisproc.Run(s.Addr, s.opts.Password, log, append(args, s.opts.Args...)...)
+	if err != nil {
+		s.tb.Fatal(err)
 	}
-	c := redis.NewClient(&redis.Options{Addr: s.Addr, Password: s.opts.Password, MaxRetries: -1})
-	defer c.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for c.Ping(context.Background()).Err() != nil {
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
-			s.tb.Fatalf("redistest: redis-server on %s did not answer within 10s; its log:\n%s", s.Addr, log)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	s.cmd = cmd
 }
 
 // Stop kills the server (SIGKILL: nothing is flushed beyond what AOF
 // already wrote). Stopping a stopped server does nothing.
 func (s *Server) Stop() {
-	if s.cmd == nil || s.cmd.Process == nil {
-		return
-	}
-	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
+	redisproc.Kill(s.cmd)
 	s.cmd = nil
 }
 
@@ -156,10 +130,9 @@ func (s *Server) Client() *redis.Client {
 // FreePort returns a TCP port nothing listens on now.
 func FreePort(tb testing.TB) int {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := redisproc.FreePort()
 	if err != nil {
-		tb.Fatalf("redistest: find a free port: %v", err)
+		tb.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return port
 }

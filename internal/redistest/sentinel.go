@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/callbacksim/callbacksim/internal/redisproc"
 )
 
 // Sentinel is a Redis Sentinel process (redis-server --sentinel) started
@@ -28,10 +30,6 @@ type Sentinel struct {
 // when the test ends.
 func StartSentinel(tb testing.TB, master *Server, name string) *Sentinel {
 	tb.Helper()
-	bin, err := Binary()
-	if err != nil {
-		tb.Fatal(err)
-	}
 	host, port, err := net.SplitHostPort(master.Addr)
 	if err != nil {
 		tb.Fatalf("redistest: master address %q: %v", master.Addr, err)
@@ -49,9 +47,8 @@ func StartSentinel(tb testing.TB, master *Server, name string) *Sentinel {
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 		tb.Fatalf("redistest: write sentinel.conf: %v", err)
 	}
-	s.cmd = exec.Command(bin, confPath, "--sentinel")
-	if err := s.cmd.Start(); err != nil {
-		tb.Fatalf("redistest: start redis-server --sentinel: %v", err)
+	if s.cmd, err = redisproc.Run(s.Addr, "", filepath.Join(s.dir, "sentinel.log"), confPath, "--sentinel"); err != nil {
+		tb.Fatal(err)
 	}
 	tb.Cleanup(s.Stop)
 
@@ -73,10 +70,6 @@ func StartSentinel(tb testing.TB, master *Server, name string) *Sentinel {
 
 // Stop kills the sentinel. Stopping a stopped sentinel does nothing.
 func (s *Sentinel) Stop() {
-	if s.cmd == nil || s.cmd.Process == nil {
-		return
-	}
-	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
+	redisproc.Kill(s.cmd)
 	s.cmd = nil
 }
