@@ -116,8 +116,16 @@ func New(o Options) *Dispatcher {
 	}
 }
 
-// ProcessTask implements asynq.Handler: one attempt of one callback.
+// ProcessTask implements asynq.Handler: one attempt of one callback. A
+// task that goes back to the queue until a due time (a *scheduler.DueError:
+// a retry, an early task, a saturated host) is woken at that time.
 func (d *Dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	err := d.process(ctx, t)
+	d.wake(ctx, err)
+	return err
+}
+
+func (d *Dispatcher) process(ctx context.Context, t *asynq.Task) error {
 	task, err := queue.Decode(t)
 	if err != nil {
 		return fmt.Errorf("dispatcher: %w: %w", err, asynq.SkipRetry)
@@ -144,7 +152,6 @@ func (d *Dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		}
 		if cb.NextAttemptAt != nil {
 			if err := d.waitUntil(ctx, *cb.NextAttemptAt, d.hold); err != nil {
-				d.wake(ctx, err)
 				return err
 			}
 		}
@@ -164,9 +171,7 @@ func (d *Dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			// Not a failure: no attempt was made. Woken at its time, not at
 			// asynq's whole second: a dead host's backlog, spread over a
 			// timeout, would come back in batches a second apart.
-			err := &scheduler.DueError{At: d.now().Add(retryIn)}
-			d.wake(ctx, err)
-			return err
+			return &scheduler.DueError{At: d.now().Add(retryIn)}
 		}
 		defer release()
 	}
@@ -245,9 +250,7 @@ func (d *Dispatcher) attempt(ctx context.Context, cb *store.Callback, task queue
 	case outcome == store.OutcomeDelivered, task.Duplicate:
 		return nil
 	case outcome == store.OutcomeRetry:
-		err := &scheduler.DueError{At: *next, Err: errors.New(attemptSummary(a))}
-		d.wake(ctx, err)
-		return err
+		return &scheduler.DueError{At: *next, Err: errors.New(attemptSummary(a))}
 	}
 	return fmt.Errorf("dispatcher: callback %s %s: %s: %w", cb.ID, outcome, attemptSummary(a), asynq.SkipRetry)
 }
