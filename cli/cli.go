@@ -31,7 +31,7 @@ var Version = "dev"
 const (
 	ExitOK             = 0 // done; trigger: the callback was delivered
 	ExitError          = 1 // the command failed (an API error not listed below, a timeout)
-	ExitUsage          = 2 // bad flags or arguments, or the API refused them as invalid (400)
+	ExitUsage          = 2 // bad flags or arguments, or the API refused them as invalid (400, 413)
 	ExitConfig         = 3 // invalid configuration: a bad config file, --api, or a missing or wrong admin token (401)
 	ExitCallbackFailed = 4 // trigger: the callback ended failed or rejected
 	ExitNotFound       = 5 // no such callback or payment (404)
