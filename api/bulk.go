@@ -10,7 +10,7 @@ import (
 
 	"github.com/callbacksim/callbacksim/apiutil"
 	"github.com/callbacksim/callbacksim/config"
-	"github.com/callbacksim/callbacksim/store"
+	"github.com/callbacksim/callbacksim/internal/store"
 )
 
 // MaxBulkIDs is the most ids one POST /v1/callbacks/resend takes; a filter

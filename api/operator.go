@@ -9,9 +9,9 @@ import (
 
 	"github.com/callbacksim/callbacksim/apiutil"
 	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/internal/store"
 	"github.com/callbacksim/callbacksim/queue"
 	"github.com/callbacksim/callbacksim/ratelimit"
-	"github.com/callbacksim/callbacksim/store"
 )
 
 // Listing limits of GET /v1/callbacks.

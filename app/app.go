@@ -28,13 +28,13 @@ import (
 	"github.com/callbacksim/callbacksim/gateway/centili"
 	"github.com/callbacksim/callbacksim/gateway/cinetpay"
 	"github.com/callbacksim/callbacksim/gateway/qris"
+	"github.com/callbacksim/callbacksim/internal/store"
 	"github.com/callbacksim/callbacksim/metrics"
 	"github.com/callbacksim/callbacksim/queue"
 	"github.com/callbacksim/callbacksim/ratelimit"
 	"github.com/callbacksim/callbacksim/recovery"
 	"github.com/callbacksim/callbacksim/redisconn"
 	"github.com/callbacksim/callbacksim/scheduler"
-	"github.com/callbacksim/callbacksim/store"
 	"github.com/callbacksim/callbacksim/web"
 )
 

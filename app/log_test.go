@@ -21,7 +21,7 @@ import (
 	"github.com/callbacksim/callbacksim/internal/opstest"
 	"github.com/callbacksim/callbacksim/internal/redistest"
 	"github.com/callbacksim/callbacksim/internal/simtest"
-	"github.com/callbacksim/callbacksim/store"
+	"github.com/callbacksim/callbacksim/internal/store"
 )
 
 // runLogged runs a process with both roles and the logger the CLI builds

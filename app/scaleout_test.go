@@ -14,7 +14,7 @@ import (
 	"github.com/callbacksim/callbacksim/internal/opstest"
 	"github.com/callbacksim/callbacksim/internal/redistest"
 	"github.com/callbacksim/callbacksim/internal/simtest"
-	"github.com/callbacksim/callbacksim/store"
+	"github.com/callbacksim/callbacksim/internal/store"
 )
 
 var both = app.Roles{API: true, Worker: true}

@@ -15,8 +15,8 @@ import (
 	"github.com/callbacksim/callbacksim/app"
 	"github.com/callbacksim/callbacksim/internal/redistest"
 	"github.com/callbacksim/callbacksim/internal/simtest"
+	"github.com/callbacksim/callbacksim/internal/store"
 	"github.com/callbacksim/callbacksim/merchant"
-	"github.com/callbacksim/callbacksim/store"
 )
 
 // run runs the command line and returns its exit code and output.

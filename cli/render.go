@@ -11,7 +11,7 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/callbacksim/callbacksim/store"
+	"github.com/callbacksim/callbacksim/internal/store"
 )
 
 // sanitize makes untrusted text (a merchant's answer, its headers) safe to

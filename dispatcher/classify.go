@@ -13,7 +13,7 @@ import (
 	"syscall"
 
 	"github.com/callbacksim/callbacksim/egress"
-	"github.com/callbacksim/callbacksim/store"
+	"github.com/callbacksim/callbacksim/internal/store"
 )
 
 // Error kinds recorded in an attempt's error field when no answer came.

@@ -14,11 +14,11 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/callbacksim/callbacksim/internal/store"
 	"github.com/callbacksim/callbacksim/metrics"
 	"github.com/callbacksim/callbacksim/payloads"
 	"github.com/callbacksim/callbacksim/queue"
 	"github.com/callbacksim/callbacksim/scheduler"
-	"github.com/callbacksim/callbacksim/store"
 )
 
 // ErrUnknownProvider: a callback whose provider or merchant is not in the

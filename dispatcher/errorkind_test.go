@@ -19,7 +19,7 @@ import (
 	"github.com/callbacksim/callbacksim/dispatcher"
 	"github.com/callbacksim/callbacksim/egress"
 	"github.com/callbacksim/callbacksim/internal/hostile"
-	"github.com/callbacksim/callbacksim/store"
+	"github.com/callbacksim/callbacksim/internal/store"
 )
 
 // realErrors provokes each network failure for real and returns the error

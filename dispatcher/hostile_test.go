@@ -13,8 +13,8 @@ import (
 	"github.com/callbacksim/callbacksim/dispatcher"
 	"github.com/callbacksim/callbacksim/egress"
 	"github.com/callbacksim/callbacksim/internal/hostile"
+	"github.com/callbacksim/callbacksim/internal/store"
 	"github.com/callbacksim/callbacksim/payloads"
-	"github.com/callbacksim/callbacksim/store"
 )
 
 // attemptTimeout is the per-attempt timeout of these tests: long enough

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/callbacksim/callbacksim/egress"
+	"github.com/callbacksim/callbacksim/internal/store"
 	"github.com/callbacksim/callbacksim/payloads"
-	"github.com/callbacksim/callbacksim/store"
 )
 
 // MaxKeptBody is how much of a merchant's answer an attempt keeps.

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/callbacksim/callbacksim/egress"
-	"github.com/callbacksim/callbacksim/store"
+	"github.com/callbacksim/callbacksim/internal/store"
 )
 
 func TestClassify(t *testing.T) {

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/callbacksim/callbacksim/internal/simtest"
+	"github.com/callbacksim/callbacksim/internal/store"
 	"github.com/callbacksim/callbacksim/merchant"
-	"github.com/callbacksim/callbacksim/store"
 )
 
 // The sample merchant against a real simulator: CinetPay notifications are

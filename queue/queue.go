@@ -14,8 +14,8 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/callbacksim/callbacksim/internal/store"
 	"github.com/callbacksim/callbacksim/scheduler"
-	"github.com/callbacksim/callbacksim/store"
 )
 
 // TypeDeliver is the asynq task type of a delivery.

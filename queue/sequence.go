@@ -5,7 +5,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/callbacksim/callbacksim/store"
+	"github.com/callbacksim/callbacksim/internal/store"
 )
 
 // Plan says how the notifications of one simulate call are delivered. The

@@ -10,8 +10,8 @@ import (
 
 	"github.com/callbacksim/callbacksim/config"
 	"github.com/callbacksim/callbacksim/internal/simtest"
+	"github.com/callbacksim/callbacksim/internal/store"
 	"github.com/callbacksim/callbacksim/scenario"
-	"github.com/callbacksim/callbacksim/store"
 )
 
 // notifications builds the successive notifications of one payment, as a

@@ -9,8 +9,8 @@ import (
 
 	"github.com/callbacksim/callbacksim/internal/redistest"
 	"github.com/callbacksim/callbacksim/internal/simtest"
+	"github.com/callbacksim/callbacksim/internal/store"
 	"github.com/callbacksim/callbacksim/recovery"
-	"github.com/callbacksim/callbacksim/store"
 )
 
 // TestWorkerKilledMidDelivery kills a worker (SIGKILL) while 20 attempts

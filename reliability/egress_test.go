@@ -17,7 +17,7 @@ import (
 	"github.com/callbacksim/callbacksim/internal/hostile"
 	"github.com/callbacksim/callbacksim/internal/redistest"
 	"github.com/callbacksim/callbacksim/internal/simtest"
-	"github.com/callbacksim/callbacksim/store"
+	"github.com/callbacksim/callbacksim/internal/store"
 )
 
 // TestEgressPolicy runs callbacks through simulators with different egress

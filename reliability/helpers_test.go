@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/callbacksim/callbacksim/internal/simtest"
-	"github.com/callbacksim/callbacksim/store"
+	"github.com/callbacksim/callbacksim/internal/store"
 )
 
 // simAPI is a running simulator, in-process (*simtest.Sim) or a child

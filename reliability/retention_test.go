@@ -15,7 +15,7 @@ import (
 	"github.com/callbacksim/callbacksim/app"
 	"github.com/callbacksim/callbacksim/internal/redistest"
 	"github.com/callbacksim/callbacksim/internal/simtest"
-	"github.com/callbacksim/callbacksim/store"
+	"github.com/callbacksim/callbacksim/internal/store"
 )
 
 // TestRetentionExpiresEverything runs callbacks (delivered, retried,

@@ -11,7 +11,7 @@ import (
 	"github.com/callbacksim/callbacksim/internal/hostile"
 	"github.com/callbacksim/callbacksim/internal/redistest"
 	"github.com/callbacksim/callbacksim/internal/simtest"
-	"github.com/callbacksim/callbacksim/store"
+	"github.com/callbacksim/callbacksim/internal/store"
 )
 
 // TestSecretsNeverLeak runs a simulator with known secrets at debug log

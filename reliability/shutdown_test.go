@@ -9,7 +9,7 @@ import (
 
 	"github.com/callbacksim/callbacksim/internal/redistest"
 	"github.com/callbacksim/callbacksim/internal/simtest"
-	"github.com/callbacksim/callbacksim/store"
+	"github.com/callbacksim/callbacksim/internal/store"
 )
 
 // TestSIGTERMLetsInFlightAttemptsFinish sends SIGTERM while attempts are at

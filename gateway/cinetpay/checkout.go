@@ -7,7 +7,7 @@ import (
 	"strconv"
 
 	"github.com/callbacksim/callbacksim/apiutil"
-	"github.com/callbacksim/callbacksim/store"
+	"github.com/callbacksim/callbacksim/internal/store"
 )
 
 // The checkout page (payment_url): the tester plays the customer and pays

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/callbacksim/callbacksim/internal/simtest"
-	"github.com/callbacksim/callbacksim/store"
+	"github.com/callbacksim/callbacksim/internal/store"
 )
 
 // browser fetches pages like a browser whose redirects the test follows by

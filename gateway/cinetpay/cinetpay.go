@@ -20,10 +20,10 @@ import (
 
 	"github.com/callbacksim/callbacksim/apiutil"
 	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/internal/store"
 	"github.com/callbacksim/callbacksim/metrics"
 	"github.com/callbacksim/callbacksim/queue"
 	"github.com/callbacksim/callbacksim/ratelimit"
-	"github.com/callbacksim/callbacksim/store"
 )
 
 // Payment statuses. A new payment is pending: CinetPay's verification

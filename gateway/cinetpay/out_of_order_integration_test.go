@@ -12,7 +12,7 @@ import (
 	"github.com/callbacksim/callbacksim/app"
 	"github.com/callbacksim/callbacksim/internal/redistest"
 	"github.com/callbacksim/callbacksim/internal/simtest"
-	"github.com/callbacksim/callbacksim/store"
+	"github.com/callbacksim/callbacksim/internal/store"
 )
 
 // simulateIDs posts to /v2/simulate and returns the answer's callback_id

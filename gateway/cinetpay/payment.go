@@ -14,8 +14,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/internal/store"
 	"github.com/callbacksim/callbacksim/payloads"
-	"github.com/callbacksim/callbacksim/store"
 )
 
 // Currencies are the currencies CinetPay's checkout takes.

@@ -15,9 +15,9 @@ import (
 
 	"github.com/callbacksim/callbacksim/apiutil"
 	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/internal/store"
 	"github.com/callbacksim/callbacksim/payloads"
 	"github.com/callbacksim/callbacksim/scenario"
-	"github.com/callbacksim/callbacksim/store"
 )
 
 // Statuses lists the statuses /v2/simulate takes.

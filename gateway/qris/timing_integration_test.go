@@ -11,7 +11,7 @@ import (
 	"github.com/callbacksim/callbacksim/app"
 	"github.com/callbacksim/callbacksim/internal/redistest"
 	"github.com/callbacksim/callbacksim/internal/simtest"
-	"github.com/callbacksim/callbacksim/store"
+	"github.com/callbacksim/callbacksim/internal/store"
 )
 
 // A held first attempt (scenario delay) reaches a worker up to a second

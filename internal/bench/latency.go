@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/callbacksim/callbacksim/app"
+	"github.com/callbacksim/callbacksim/internal/store"
 	"github.com/callbacksim/callbacksim/scheduler"
-	"github.com/callbacksim/callbacksim/store"
 )
 
 // latency measures 2. the time from a simulate's answer to the callback's

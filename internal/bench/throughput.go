@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/callbacksim/callbacksim/app"
-	"github.com/callbacksim/callbacksim/store"
+	"github.com/callbacksim/callbacksim/internal/store"
 )
 
 // throughput measures 1. end-to-end deliveries per second against the raw

@@ -16,7 +16,7 @@ import (
 
 	"github.com/callbacksim/callbacksim/config"
 	"github.com/callbacksim/callbacksim/internal/simtest"
-	"github.com/callbacksim/callbacksim/store"
+	"github.com/callbacksim/callbacksim/internal/store"
 )
 
 // QRISToken is the demo merchant's QRIS access token.

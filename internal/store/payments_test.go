@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/callbacksim/callbacksim/internal/redistest"
-	"github.com/callbacksim/callbacksim/store"
+	"github.com/callbacksim/callbacksim/internal/store"
 )
 
 func TestUpdatePayment(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/callbacksim/callbacksim/internal/redistest"
-	"github.com/callbacksim/callbacksim/store"
+	"github.com/callbacksim/callbacksim/internal/store"
 )
 
 func newStore(t *testing.T, retention time.Duration) (*store.Store, *redistest.Server) {
