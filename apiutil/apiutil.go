@@ -14,8 +14,8 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/callbacksim/callbacksim/internal/queue"
 	"github.com/callbacksim/callbacksim/internal/store"
-	"github.com/callbacksim/callbacksim/queue"
 )
 
 // MaxBody is the largest request body any endpoint reads (1 MiB).

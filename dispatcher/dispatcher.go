@@ -14,10 +14,10 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/callbacksim/callbacksim/internal/queue"
 	"github.com/callbacksim/callbacksim/internal/store"
 	"github.com/callbacksim/callbacksim/metrics"
 	"github.com/callbacksim/callbacksim/payloads"
-	"github.com/callbacksim/callbacksim/queue"
 	"github.com/callbacksim/callbacksim/scheduler"
 )
 

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/callbacksim/callbacksim/apiutil"
-	"github.com/callbacksim/callbacksim/queue"
+	"github.com/callbacksim/callbacksim/internal/queue"
 )
 
 // Limits of a scenario.

@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/callbacksim/callbacksim/apiutil"
-	"github.com/callbacksim/callbacksim/queue"
+	"github.com/callbacksim/callbacksim/internal/queue"
 )
 
 func TestValidateFor(t *testing.T) {

@@ -11,8 +11,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/callbacksim/callbacksim/app"
+	"github.com/callbacksim/callbacksim/internal/queue"
 	"github.com/callbacksim/callbacksim/internal/redisproc"
-	"github.com/callbacksim/callbacksim/queue"
 )
 
 // usedMemory is INFO memory's used_memory less mem_clients_normal: the

@@ -3,8 +3,8 @@ package simtest
 import (
 	"github.com/hibiken/asynq"
 
+	"github.com/callbacksim/callbacksim/internal/queue"
 	"github.com/callbacksim/callbacksim/internal/store"
-	"github.com/callbacksim/callbacksim/queue"
 )
 
 // Direct returns a store and a queue on the simulator's own Redis, for tests

@@ -6,8 +6,8 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/callbacksim/callbacksim/internal/queue"
 	"github.com/callbacksim/callbacksim/internal/redistest"
-	"github.com/callbacksim/callbacksim/queue"
 )
 
 // scheduleTask puts task id in asynq's scheduled set, an hour away.
