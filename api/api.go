@@ -14,7 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/callbacksim/callbacksim/apiutil"
-	"github.com/callbacksim/callbacksim/metrics"
+	"github.com/callbacksim/callbacksim/internal/metrics"
 )
 
 // Pinger reports whether Redis answers.

@@ -11,7 +11,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/callbacksim/callbacksim/config"
-	"github.com/callbacksim/callbacksim/metrics"
+	"github.com/callbacksim/callbacksim/internal/metrics"
 )
 
 // longestDelivery is the longest a callback of the default configuration can

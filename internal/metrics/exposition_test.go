@@ -12,11 +12,11 @@ import (
 
 	"github.com/callbacksim/callbacksim/app"
 	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/internal/metrics"
 	"github.com/callbacksim/callbacksim/internal/opstest"
 	"github.com/callbacksim/callbacksim/internal/queue"
 	"github.com/callbacksim/callbacksim/internal/redistest"
 	"github.com/callbacksim/callbacksim/internal/simtest"
-	"github.com/callbacksim/callbacksim/metrics"
 )
 
 // metricSpec is a metric family's type and exact label names.
