@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/callbacksim/callbacksim/dispatcher"
-	"github.com/callbacksim/callbacksim/egress"
+	"github.com/callbacksim/callbacksim/internal/egress"
 	"github.com/callbacksim/callbacksim/internal/hostile"
 	"github.com/callbacksim/callbacksim/internal/store"
 	"github.com/callbacksim/callbacksim/payloads"

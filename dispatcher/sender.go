@@ -10,7 +10,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/callbacksim/callbacksim/egress"
+	"github.com/callbacksim/callbacksim/internal/egress"
 	"github.com/callbacksim/callbacksim/internal/store"
 	"github.com/callbacksim/callbacksim/payloads"
 )

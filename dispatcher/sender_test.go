@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callbacksim/callbacksim/egress"
+	"github.com/callbacksim/callbacksim/internal/egress"
 	"github.com/callbacksim/callbacksim/payloads"
 )
 

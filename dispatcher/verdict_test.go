@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/callbacksim/callbacksim/egress"
+	"github.com/callbacksim/callbacksim/internal/egress"
 	"github.com/callbacksim/callbacksim/internal/store"
 )
 
