@@ -32,10 +32,10 @@ import (
 	"github.com/callbacksim/callbacksim/internal/queue"
 	"github.com/callbacksim/callbacksim/internal/redisconn"
 	"github.com/callbacksim/callbacksim/internal/store"
+	"github.com/callbacksim/callbacksim/internal/web"
 	"github.com/callbacksim/callbacksim/ratelimit"
 	"github.com/callbacksim/callbacksim/recovery"
 	"github.com/callbacksim/callbacksim/scheduler"
-	"github.com/callbacksim/callbacksim/web"
 )
 
 // Roles says what a process does: serve the API, deliver callbacks, or both.

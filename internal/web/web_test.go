@@ -17,7 +17,7 @@ import (
 	"github.com/callbacksim/callbacksim/internal/redistest"
 	"github.com/callbacksim/callbacksim/internal/simtest"
 	"github.com/callbacksim/callbacksim/internal/store"
-	"github.com/callbacksim/callbacksim/web"
+	"github.com/callbacksim/callbacksim/internal/web"
 )
 
 // noRedirect is a client that shows redirects instead of following them.
