@@ -20,8 +20,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/callbacksim/callbacksim/app"
 	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/internal/app"
 )
 
 // Version is set at build time with -ldflags "-X .../cli.Version=...".

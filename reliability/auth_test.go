@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/callbacksim/callbacksim/apiutil"
-	"github.com/callbacksim/callbacksim/app"
 	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/internal/app"
 	"github.com/callbacksim/callbacksim/internal/redistest"
 	"github.com/callbacksim/callbacksim/internal/simtest"
 )

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callbacksim/callbacksim/app"
 	"github.com/callbacksim/callbacksim/config"
 	"github.com/callbacksim/callbacksim/dispatcher"
+	"github.com/callbacksim/callbacksim/internal/app"
 	"github.com/callbacksim/callbacksim/internal/hostile"
 	"github.com/callbacksim/callbacksim/internal/redistest"
 	"github.com/callbacksim/callbacksim/internal/simtest"

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callbacksim/callbacksim/app"
 	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/internal/app"
 	"github.com/callbacksim/callbacksim/internal/redistest"
 	"github.com/callbacksim/callbacksim/internal/simtest"
 	"github.com/callbacksim/callbacksim/internal/store"

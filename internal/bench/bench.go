@@ -20,8 +20,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/callbacksim/callbacksim/app"
 	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/internal/app"
 	"github.com/callbacksim/callbacksim/internal/redisproc"
 )
 

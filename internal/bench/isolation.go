@@ -6,7 +6,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/callbacksim/callbacksim/app"
+	"github.com/callbacksim/callbacksim/internal/app"
 )
 
 // isolation measures 6. the healthy merchants' delivery rate while one

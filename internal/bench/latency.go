@@ -6,7 +6,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/callbacksim/callbacksim/app"
+	"github.com/callbacksim/callbacksim/internal/app"
 	"github.com/callbacksim/callbacksim/internal/store"
 	"github.com/callbacksim/callbacksim/scheduler"
 )

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/callbacksim/callbacksim/app"
+	"github.com/callbacksim/callbacksim/internal/app"
 	"github.com/callbacksim/callbacksim/internal/store"
 )
 

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/callbacksim/callbacksim/app"
+	"github.com/callbacksim/callbacksim/internal/app"
 	"github.com/callbacksim/callbacksim/internal/redistest"
 )
 
