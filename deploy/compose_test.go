@@ -13,8 +13,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/callbacksim/callbacksim/cli"
 	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/internal/cli"
 )
 
 // callbacksimServices run the image built from this repository.

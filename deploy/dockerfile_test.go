@@ -81,7 +81,7 @@ func TestDockerfileBuildsAStaticBinaryOnASmallNonRootImage(t *testing.T) {
 			t.Errorf("go build builds %s: %v", m[2], err)
 		}
 	}
-	if x := regexp.MustCompile(`-X (\S+)\.Version=`).FindStringSubmatch(goBuild); x == nil || x[1] != "github.com/callbacksim/callbacksim/cli" {
+	if x := regexp.MustCompile(`-X (\S+)\.Version=`).FindStringSubmatch(goBuild); x == nil || x[1] != "github.com/callbacksim/callbacksim/internal/cli" {
 		t.Errorf("go build %q does not stamp cli.Version", goBuild)
 	}
 

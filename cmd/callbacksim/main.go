@@ -6,7 +6,7 @@ package main
 import (
 	"os"
 
-	"github.com/callbacksim/callbacksim/cli"
+	"github.com/callbacksim/callbacksim/internal/cli"
 )
 
 func main() { os.Exit(cli.Run(os.Args[1:], os.Stdout, os.Stderr)) }

@@ -15,9 +15,9 @@ import (
 
 	"github.com/callbacksim/callbacksim/internal/syncbuf"
 
-	"github.com/callbacksim/callbacksim/cli"
 	"github.com/callbacksim/callbacksim/config"
 	"github.com/callbacksim/callbacksim/internal/app"
+	"github.com/callbacksim/callbacksim/internal/cli"
 	"github.com/callbacksim/callbacksim/internal/opstest"
 	"github.com/callbacksim/callbacksim/internal/redistest"
 	"github.com/callbacksim/callbacksim/internal/simtest"
