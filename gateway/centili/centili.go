@@ -25,9 +25,9 @@ import (
 	"github.com/callbacksim/callbacksim/config"
 	"github.com/callbacksim/callbacksim/internal/metrics"
 	"github.com/callbacksim/callbacksim/internal/queue"
+	"github.com/callbacksim/callbacksim/internal/ratelimit"
 	"github.com/callbacksim/callbacksim/internal/store"
 	"github.com/callbacksim/callbacksim/payloads"
-	"github.com/callbacksim/callbacksim/ratelimit"
 	"github.com/callbacksim/callbacksim/scenario"
 )
 

@@ -22,8 +22,8 @@ import (
 	"github.com/callbacksim/callbacksim/config"
 	"github.com/callbacksim/callbacksim/internal/metrics"
 	"github.com/callbacksim/callbacksim/internal/queue"
+	"github.com/callbacksim/callbacksim/internal/ratelimit"
 	"github.com/callbacksim/callbacksim/internal/store"
-	"github.com/callbacksim/callbacksim/ratelimit"
 )
 
 // Payment statuses. A new payment is pending: CinetPay's verification

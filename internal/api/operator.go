@@ -10,8 +10,8 @@ import (
 	"github.com/callbacksim/callbacksim/apiutil"
 	"github.com/callbacksim/callbacksim/config"
 	"github.com/callbacksim/callbacksim/internal/queue"
+	"github.com/callbacksim/callbacksim/internal/ratelimit"
 	"github.com/callbacksim/callbacksim/internal/store"
-	"github.com/callbacksim/callbacksim/ratelimit"
 )
 
 // Listing limits of GET /v1/callbacks.

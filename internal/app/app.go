@@ -30,10 +30,10 @@ import (
 	"github.com/callbacksim/callbacksim/internal/egress"
 	"github.com/callbacksim/callbacksim/internal/metrics"
 	"github.com/callbacksim/callbacksim/internal/queue"
+	"github.com/callbacksim/callbacksim/internal/ratelimit"
 	"github.com/callbacksim/callbacksim/internal/redisconn"
 	"github.com/callbacksim/callbacksim/internal/store"
 	"github.com/callbacksim/callbacksim/internal/web"
-	"github.com/callbacksim/callbacksim/ratelimit"
 	"github.com/callbacksim/callbacksim/recovery"
 	"github.com/callbacksim/callbacksim/scheduler"
 )
