@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/callbacksim/callbacksim/apiutil"
+	"github.com/callbacksim/callbacksim/internal/httpapi"
 	"github.com/callbacksim/callbacksim/internal/queue"
 )
 
@@ -46,14 +46,14 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &s); err != nil {
 		var secs float64
 		if err := json.Unmarshal(b, &secs); err != nil {
-			return apiutil.BadField("scenario.delay", `must be a duration such as "30s"`)
+			return httpapi.BadField("scenario.delay", `must be a duration such as "30s"`)
 		}
 		*d = Duration(secs * float64(time.Second))
 		return nil
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return apiutil.BadField("scenario.delay", `must be a duration such as "30s", got %q`, s)
+		return httpapi.BadField("scenario.delay", `must be a duration such as "30s", got %q`, s)
 	}
 	*d = Duration(v)
 	return nil
@@ -65,10 +65,10 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Durat
 // Validate checks the limits.
 func (s Scenario) Validate() error {
 	if s.Delay < 0 || time.Duration(s.Delay) > MaxDelay {
-		return apiutil.BadField("scenario.delay", "must be between 0s and %s", MaxDelay)
+		return httpapi.BadField("scenario.delay", "must be between 0s and %s", MaxDelay)
 	}
 	if s.Duplicates < 0 || s.Duplicates > MaxDuplicates {
-		return apiutil.BadField("scenario.duplicates", "must be between 0 and %d", MaxDuplicates)
+		return httpapi.BadField("scenario.duplicates", "must be between 0 and %d", MaxDuplicates)
 	}
 	return nil
 }
@@ -88,7 +88,7 @@ func (s Scenario) ValidateFor(several bool) error {
 		return err
 	}
 	if s.OutOfOrder && !several {
-		return apiutil.BadField("scenario.out_of_order",
+		return httpapi.BadField("scenario.out_of_order",
 			"applies to gateways that send several notifications per payment (CinetPay); this one sends one notification per payment")
 	}
 	return nil

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callbacksim/callbacksim/apiutil"
+	"github.com/callbacksim/callbacksim/internal/httpapi"
 	"github.com/callbacksim/callbacksim/scenario"
 )
 
@@ -32,12 +32,12 @@ func FuzzScenario(f *testing.F) {
 		var req struct {
 			Scenario scenario.Scenario `json:"scenario"`
 		}
-		err := apiutil.UnmarshalJSON(body, &req)
+		err := httpapi.UnmarshalJSON(body, &req)
 		if err == nil {
 			err = req.Scenario.Validate()
 		}
 		if err != nil {
-			var apiErr *apiutil.Error
+			var apiErr *httpapi.Error
 			if !errors.As(err, &apiErr) || apiErr.Status != http.StatusBadRequest {
 				t.Fatalf("error %v for %q is not a 400", err, body)
 			}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/callbacksim/callbacksim/apiutil"
+	"github.com/callbacksim/callbacksim/internal/httpapi"
 	"github.com/callbacksim/callbacksim/internal/queue"
 )
 
@@ -42,7 +42,7 @@ func TestValidateFor(t *testing.T) {
 				}
 				return
 			}
-			var apiErr *apiutil.Error
+			var apiErr *httpapi.Error
 			if !errors.As(err, &apiErr) || apiErr.Field != tt.wantField || apiErr.Status != 400 {
 				t.Errorf("ValidateFor(%t) = %v, want a 400 naming %s", tt.several, err, tt.wantField)
 			}

@@ -13,7 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/callbacksim/callbacksim/apiutil"
+	"github.com/callbacksim/callbacksim/internal/httpapi"
 	"github.com/callbacksim/callbacksim/internal/metrics"
 )
 
@@ -42,16 +42,16 @@ type Options struct {
 func NewHandler(o Options) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		apiutil.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := o.Redis.Ping(ctx); err != nil {
-			apiutil.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "redis does not answer"})
+			httpapi.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "redis does not answer"})
 			return
 		}
-		apiutil.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
 	for _, m := range o.Mount {
@@ -98,7 +98,7 @@ func instrument(m *metrics.Metrics, log *slog.Logger, mux *http.ServeMux) http.H
 			if p := recover(); p != nil {
 				log.Error("handler panic", "route", r.Pattern, "panic", p)
 				if rec.status == 0 {
-					apiutil.WriteJSON(rec, http.StatusInternalServerError, apiutil.Errorf(http.StatusInternalServerError, "internal error"))
+					httpapi.WriteJSON(rec, http.StatusInternalServerError, httpapi.Errorf(http.StatusInternalServerError, "internal error"))
 				}
 			}
 			route := r.Pattern
@@ -125,9 +125,9 @@ func notFoundOrMethod(w http.ResponseWriter, r *http.Request, mux *http.ServeMux
 		probe.Method = method
 		if _, pattern := mux.Handler(probe); pattern != "" && method != r.Method {
 			w.Header().Set("Allow", method)
-			apiutil.WriteError(w, apiutil.Errorf(http.StatusMethodNotAllowed, "%s is not allowed on %s; use %s", r.Method, r.URL.Path, method))
+			httpapi.WriteError(w, httpapi.Errorf(http.StatusMethodNotAllowed, "%s is not allowed on %s; use %s", r.Method, r.URL.Path, method))
 			return
 		}
 	}
-	apiutil.WriteError(w, apiutil.Errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+	httpapi.WriteError(w, httpapi.Errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 }

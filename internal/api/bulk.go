@@ -8,8 +8,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/callbacksim/callbacksim/apiutil"
 	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/internal/httpapi"
 	"github.com/callbacksim/callbacksim/internal/store"
 )
 
@@ -40,14 +40,14 @@ type bulkResendAnswer struct {
 
 func (o *Operator) resendBulk(w http.ResponseWriter, r *http.Request) error {
 	var req bulkResendRequest
-	if err := apiutil.DecodeJSON(w, r, &req); err != nil {
+	if err := httpapi.DecodeJSON(w, r, &req); err != nil {
 		return err
 	}
 	switch {
 	case req.IDs == nil && req.Filter == nil:
-		return apiutil.BadField("ids", `send "ids" (a list of callback ids) or "filter" ({"provider", "status", "since", "until"})`)
+		return httpapi.BadField("ids", `send "ids" (a list of callback ids) or "filter" ({"provider", "status", "since", "until"})`)
 	case req.IDs != nil && req.Filter != nil:
-		return apiutil.BadField("filter", `send "ids" or "filter", not both`)
+		return httpapi.BadField("filter", `send "ids" or "filter", not both`)
 	case req.Filter != nil:
 		f, err := req.Filter.parse()
 		if err != nil {
@@ -57,7 +57,7 @@ func (o *Operator) resendBulk(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		apiutil.WriteJSON(w, http.StatusAccepted, bulkResendAnswer{Queued: n})
+		httpapi.WriteJSON(w, http.StatusAccepted, bulkResendAnswer{Queued: n})
 		return nil
 	}
 	if err := validateIDs(req.IDs); err != nil {
@@ -67,21 +67,21 @@ func (o *Operator) resendBulk(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	apiutil.WriteJSON(w, http.StatusAccepted, bulkResendAnswer{Queued: n, NotFound: missing})
+	httpapi.WriteJSON(w, http.StatusAccepted, bulkResendAnswer{Queued: n, NotFound: missing})
 	return nil
 }
 
 func validateIDs(ids []string) error {
 	if len(ids) == 0 {
-		return apiutil.BadField("ids", "must hold at least one callback id")
+		return httpapi.BadField("ids", "must hold at least one callback id")
 	}
 	if len(ids) > MaxBulkIDs {
-		return apiutil.BadField("ids", "holds %d ids; at most %d per request (use a filter for more)", len(ids), MaxBulkIDs)
+		return httpapi.BadField("ids", "holds %d ids; at most %d per request (use a filter for more)", len(ids), MaxBulkIDs)
 	}
 	for i, id := range ids {
 		if id == "" || len(id) > 64 || !utf8.ValidString(id) ||
 			strings.ContainsFunc(id, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
-			return apiutil.BadField("ids["+strconv.Itoa(i)+"]", "must be a callback id such as cb_..., got %q", id)
+			return httpapi.BadField("ids["+strconv.Itoa(i)+"]", "must be a callback id such as cb_..., got %q", id)
 		}
 	}
 	return nil
@@ -90,10 +90,10 @@ func validateIDs(ids []string) error {
 func (f bulkFilter) parse() (store.Filter, error) {
 	out := store.Filter{Provider: f.Provider, Status: store.Status(f.Status)}
 	if f.Provider != "" && !slices.Contains(config.ProviderNames, f.Provider) {
-		return out, apiutil.BadField("filter.provider", "must be one of qris, cinetpay, centili; got %q", f.Provider)
+		return out, httpapi.BadField("filter.provider", "must be one of qris, cinetpay, centili; got %q", f.Provider)
 	}
 	if f.Status != "" && !slices.Contains(store.Statuses, out.Status) {
-		return out, apiutil.BadField("filter.status", "must be one of pending, retrying, delivered, rejected, failed; got %q", f.Status)
+		return out, httpapi.BadField("filter.status", "must be one of pending, retrying, delivered, rejected, failed; got %q", f.Status)
 	}
 	for _, t := range []struct {
 		field, value string
@@ -104,12 +104,12 @@ func (f bulkFilter) parse() (store.Filter, error) {
 		}
 		v, err := time.Parse(time.RFC3339Nano, t.value)
 		if err != nil {
-			return out, apiutil.BadField(t.field, "must be an RFC 3339 time such as 2024-01-20T10:30:45Z, got %q", t.value)
+			return out, httpapi.BadField(t.field, "must be an RFC 3339 time such as 2024-01-20T10:30:45Z, got %q", t.value)
 		}
 		*t.into = v
 	}
 	if !out.Since.IsZero() && !out.Until.IsZero() && !out.Until.After(out.Since) {
-		return out, apiutil.BadField("filter.until", "must be after filter.since")
+		return out, httpapi.BadField("filter.until", "must be after filter.since")
 	}
 	return out, nil
 }

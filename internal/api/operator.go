@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/callbacksim/callbacksim/apiutil"
 	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/internal/httpapi"
 	"github.com/callbacksim/callbacksim/internal/queue"
 	"github.com/callbacksim/callbacksim/internal/ratelimit"
 	"github.com/callbacksim/callbacksim/internal/store"
@@ -52,7 +52,7 @@ func (o *Operator) Register(mux *http.ServeMux) {
 // Authorized reports whether r carries the admin token, in the Bearer
 // header or in the dashboard's session cookie.
 func (o *Operator) Authorized(r *http.Request) bool {
-	ok, _ := apiutil.AdminAuth(r, o.token)
+	ok, _ := httpapi.AdminAuth(r, o.token)
 	return ok
 }
 
@@ -60,22 +60,22 @@ func (o *Operator) Authorized(r *http.Request) bool {
 // dashboard's cookie must also pass the CSRF check when it changes state.
 func (o *Operator) auth(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		ok, viaCookie := apiutil.AdminAuth(r, o.token)
+		ok, viaCookie := httpapi.AdminAuth(r, o.token)
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="callbacksim"`)
-			apiutil.WriteError(w, apiutil.Errorf(http.StatusUnauthorized, "missing or invalid admin token"))
+			httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, "missing or invalid admin token"))
 			return
 		}
 		if viaCookie {
-			if err := apiutil.CheckCSRF(r, o.token); err != nil {
-				apiutil.WriteError(w, err)
+			if err := httpapi.CheckCSRF(r, o.token); err != nil {
+				httpapi.WriteError(w, err)
 				return
 			}
 		}
 		if !o.limit.Check(w, "admin") {
 			return
 		}
-		apiutil.HandlerFunc(h).ServeHTTP(w, r)
+		httpapi.HandlerFunc(h).ServeHTTP(w, r)
 	}
 }
 
@@ -88,26 +88,26 @@ type listAnswer struct {
 func (o *Operator) list(w http.ResponseWriter, r *http.Request) error {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return apiutil.Errorf(http.StatusBadRequest, "malformed query string: %v", err)
+		return httpapi.Errorf(http.StatusBadRequest, "malformed query string: %v", err)
 	}
 	f := store.Filter{Provider: q.Get("provider"), Status: store.Status(q.Get("status"))}
 	if f.Provider != "" && !slices.Contains(config.ProviderNames, f.Provider) {
-		return apiutil.BadField("provider", "must be one of qris, cinetpay, centili; got %q", f.Provider)
+		return httpapi.BadField("provider", "must be one of qris, cinetpay, centili; got %q", f.Provider)
 	}
 	if f.Status != "" && !slices.Contains(store.Statuses, f.Status) {
-		return apiutil.BadField("status", "must be one of pending, retrying, delivered, rejected, failed; got %q", f.Status)
+		return httpapi.BadField("status", "must be one of pending, retrying, delivered, rejected, failed; got %q", f.Status)
 	}
 	limit := DefaultLimit
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > MaxLimit {
-			return apiutil.BadField("limit", "must be an integer from 1 to %d, got %q", MaxLimit, s)
+			return httpapi.BadField("limit", "must be an integer from 1 to %d, got %q", MaxLimit, s)
 		}
 		limit = n
 	}
 	page, err := o.store.List(r.Context(), f, limit, q.Get("cursor"))
 	if errors.Is(err, store.ErrBadCursor) {
-		return apiutil.BadField("cursor", "is not a cursor this API returned")
+		return httpapi.BadField("cursor", "is not a cursor this API returned")
 	}
 	if err != nil {
 		return err
@@ -119,7 +119,7 @@ func (o *Operator) list(w http.ResponseWriter, r *http.Request) error {
 	if page.NextCursor != "" {
 		ans.NextCursor = &page.NextCursor
 	}
-	apiutil.WriteJSON(w, http.StatusOK, ans)
+	httpapi.WriteJSON(w, http.StatusOK, ans)
 	return nil
 }
 
@@ -132,12 +132,12 @@ type detail struct {
 func (o *Operator) show(w http.ResponseWriter, r *http.Request) error {
 	cb, err := o.store.Get(r.Context(), r.PathValue("id"))
 	if errors.Is(err, store.ErrNotFound) {
-		return apiutil.Errorf(http.StatusNotFound, "no callback %q (unknown, or older than the retention)", r.PathValue("id"))
+		return httpapi.Errorf(http.StatusNotFound, "no callback %q (unknown, or older than the retention)", r.PathValue("id"))
 	}
 	if err != nil {
 		return err
 	}
-	apiutil.WriteJSON(w, http.StatusOK, detail{Callback: cb, Attempts: cb.Attempts})
+	httpapi.WriteJSON(w, http.StatusOK, detail{Callback: cb, Attempts: cb.Attempts})
 	return nil
 }
 
@@ -145,12 +145,12 @@ func (o *Operator) resend(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	err := o.queue.Resend(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
-		return apiutil.Errorf(http.StatusNotFound, "no callback %q", id)
+		return httpapi.Errorf(http.StatusNotFound, "no callback %q", id)
 	}
 	if err != nil {
 		return err
 	}
-	apiutil.WriteJSON(w, http.StatusAccepted, map[string]string{"callback_id": id, "queued": "manual attempt"})
+	httpapi.WriteJSON(w, http.StatusAccepted, map[string]string{"callback_id": id, "queued": "manual attempt"})
 	return nil
 }
 
@@ -159,14 +159,14 @@ func (o *Operator) retryNow(w http.ResponseWriter, r *http.Request) error {
 	err := o.queue.RetryNow(r.Context(), id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return apiutil.Errorf(http.StatusNotFound, "no callback %q", id)
+		return httpapi.Errorf(http.StatusNotFound, "no callback %q", id)
 	case errors.Is(err, queue.ErrNotScheduled):
-		return apiutil.Errorf(http.StatusConflict, "callback %q has no scheduled attempt to run now", id)
+		return httpapi.Errorf(http.StatusConflict, "callback %q has no scheduled attempt to run now", id)
 	case errors.Is(err, queue.ErrBusy):
-		return apiutil.Errorf(http.StatusConflict, "an attempt of callback %q is running; try again in a moment", id)
+		return httpapi.Errorf(http.StatusConflict, "an attempt of callback %q is running; try again in a moment", id)
 	case err != nil:
 		return err
 	}
-	apiutil.WriteJSON(w, http.StatusAccepted, map[string]string{"callback_id": id, "queued": "scheduled attempt, now"})
+	httpapi.WriteJSON(w, http.StatusAccepted, map[string]string{"callback_id": id, "queued": "scheduled attempt, now"})
 	return nil
 }

@@ -14,8 +14,8 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/callbacksim/callbacksim/apiutil"
 	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/internal/httpapi"
 )
 
 // Limiter holds one token bucket per credential. A nil *Limiter allows
@@ -87,7 +87,7 @@ func (l *Limiter) Deny(w http.ResponseWriter, key string) (bool, string) {
 func (l *Limiter) Check(w http.ResponseWriter, key string) bool {
 	denied, msg := l.Deny(w, key)
 	if denied {
-		apiutil.WriteError(w, &apiutil.Error{Status: http.StatusTooManyRequests, Message: msg})
+		httpapi.WriteError(w, &httpapi.Error{Status: http.StatusTooManyRequests, Message: msg})
 	}
 	return !denied
 }

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callbacksim/callbacksim/apiutil"
 	"github.com/callbacksim/callbacksim/config"
 	"github.com/callbacksim/callbacksim/internal/app"
+	"github.com/callbacksim/callbacksim/internal/httpapi"
 	"github.com/callbacksim/callbacksim/internal/redistest"
 	"github.com/callbacksim/callbacksim/internal/simtest"
 )
@@ -202,11 +202,11 @@ func TestDashboardNeedsTheAdminToken(t *testing.T) {
 	id := submit(t, sim, "demo-qris-token", "DASH-1", m.URL)
 	for name, header := range map[string][]string{
 		"no session":    nil,
-		"wrong session": {"Cookie", apiutil.SessionCookie + "=" + apiutil.SessionValue("wrong")},
+		"wrong session": {"Cookie", httpapi.SessionCookie + "=" + httpapi.SessionValue("wrong")},
 		"bearer token":  {"Authorization", "Bearer " + simtest.AdminToken}, // the page signs in by its form only
 	} {
 		resp := sim.Do(http.MethodGet, "/", nil, header...)
-		if resp.Status != http.StatusOK || strings.Contains(string(resp.Body), apiutil.CSRFToken(simtest.AdminToken)) || !strings.Contains(string(resp.Body), "token") {
+		if resp.Status != http.StatusOK || strings.Contains(string(resp.Body), httpapi.CSRFToken(simtest.AdminToken)) || !strings.Contains(string(resp.Body), "token") {
 			t.Errorf("GET / with %s: %d; want the sign-in form and nothing of the dashboard", name, resp.Status)
 		}
 		if resp := sim.Do(http.MethodGet, "/v1/callbacks/"+id, nil, header...); name != "bearer token" && resp.Status != http.StatusUnauthorized {
@@ -216,8 +216,8 @@ func TestDashboardNeedsTheAdminToken(t *testing.T) {
 	if resp := sim.Do(http.MethodPost, "/login", "token=wrong", "Content-Type", "application/x-www-form-urlencoded"); resp.Status != http.StatusUnauthorized {
 		t.Errorf("sign-in with a wrong token: %d, want 401", resp.Status)
 	}
-	session := []string{"Cookie", apiutil.SessionCookie + "=" + apiutil.SessionValue(simtest.AdminToken)}
-	if resp := sim.Do(http.MethodGet, "/", nil, session...); resp.Status != http.StatusOK || !strings.Contains(string(resp.Body), apiutil.CSRFToken(simtest.AdminToken)) {
+	session := []string{"Cookie", httpapi.SessionCookie + "=" + httpapi.SessionValue(simtest.AdminToken)}
+	if resp := sim.Do(http.MethodGet, "/", nil, session...); resp.Status != http.StatusOK || !strings.Contains(string(resp.Body), httpapi.CSRFToken(simtest.AdminToken)) {
 		t.Errorf("GET / signed in: %d; want the dashboard", resp.Status)
 	}
 	if resp := sim.Do(http.MethodGet, "/v1/callbacks/"+id, nil, session...); resp.Status != http.StatusOK {
@@ -226,7 +226,7 @@ func TestDashboardNeedsTheAdminToken(t *testing.T) {
 	if resp := sim.Do(http.MethodPost, "/v1/callbacks/"+id+"/resend", nil, session...); resp.Status != http.StatusForbidden {
 		t.Errorf("resend with the session but no CSRF header: %d, want 403", resp.Status)
 	}
-	withCSRF := append(session, apiutil.CSRFHeader, apiutil.CSRFToken(simtest.AdminToken))
+	withCSRF := append(session, httpapi.CSRFHeader, httpapi.CSRFToken(simtest.AdminToken))
 	if resp := sim.Do(http.MethodPost, "/v1/callbacks/"+id+"/resend", nil, withCSRF...); resp.Status != http.StatusAccepted {
 		t.Errorf("resend with the session and the CSRF header: %d %s, want 202", resp.Status, resp.Body)
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/callbacksim/callbacksim/apiutil"
+	"github.com/callbacksim/callbacksim/internal/httpapi"
 	"github.com/callbacksim/callbacksim/internal/simtest"
 )
 
@@ -17,7 +17,7 @@ import (
 func TestOversizedBodiesAnswer413(t *testing.T) {
 	t.Parallel()
 	sim := simtest.Start(t)
-	long := strings.Repeat("x", apiutil.MaxBody)
+	long := strings.Repeat("x", httpapi.MaxBody)
 	multipart := "--b\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\n" + long + "\r\n--b--\r\n"
 	endpoints := []struct {
 		path   string
@@ -48,7 +48,7 @@ func TestOversizedBodiesAnswer413(t *testing.T) {
 	}
 	auth := []string{"Authorization", "Bearer demo-qris-token"}
 	for _, path := range []string{"/api/qris/initiate", "/api/qris/simulate"} {
-		justUnder := `{"order_id":"BIG","description":"` + long[:apiutil.MaxBody-100] + `"}`
+		justUnder := `{"order_id":"BIG","description":"` + long[:httpapi.MaxBody-100] + `"}`
 		if resp := sim.Do(http.MethodPost, path, justUnder, auth...); resp.Status != http.StatusBadRequest {
 			t.Errorf("POST %s with %d bytes: %d %s; want 400 naming a field", path, len(justUnder), resp.Status, cut(resp.Body))
 		}

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callbacksim/callbacksim/apiutil"
 	"github.com/callbacksim/callbacksim/internal/hostile"
+	"github.com/callbacksim/callbacksim/internal/httpapi"
 	"github.com/callbacksim/callbacksim/internal/redistest"
 	"github.com/callbacksim/callbacksim/internal/simtest"
 	"github.com/callbacksim/callbacksim/internal/store"
@@ -125,7 +125,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		cb, _ := callback(t, p, ids[2])
 		return len(cb.Attempts) == 2
 	}, func() string { return "the manual resend to be recorded" })
-	session := []string{"Cookie", apiutil.SessionCookie + "=" + apiutil.SessionValue(secrets["admin.token"])}
+	session := []string{"Cookie", httpapi.SessionCookie + "=" + httpapi.SessionValue(secrets["admin.token"])}
 	do(http.MethodGet, "/", nil, session...)
 	do(http.MethodGet, "/", nil)
 

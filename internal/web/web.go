@@ -18,7 +18,7 @@ import (
 	"net/http"
 	"path"
 
-	"github.com/callbacksim/callbacksim/apiutil"
+	"github.com/callbacksim/callbacksim/internal/httpapi"
 )
 
 //go:embed templates/*.html static/*
@@ -77,7 +77,7 @@ func (d *Dashboard) render(w http.ResponseWriter, status int, name string, data 
 }
 
 func (d *Dashboard) signedIn(r *http.Request) bool {
-	return apiutil.SecretEqual(apiutil.SessionToken(r), d.token)
+	return httpapi.SecretEqual(httpapi.SessionToken(r), d.token)
 }
 
 // index is the dashboard for a signed-in operator, else the login form:
@@ -87,7 +87,7 @@ func (d *Dashboard) index(w http.ResponseWriter, r *http.Request) {
 		d.render(w, http.StatusOK, "login.html", loginPage{})
 		return
 	}
-	d.render(w, http.StatusOK, "dashboard.html", dashboardPage{CSRF: apiutil.CSRFToken(d.token)})
+	d.render(w, http.StatusOK, "dashboard.html", dashboardPage{CSRF: httpapi.CSRFToken(d.token)})
 }
 
 type loginPage struct{ Error string }
@@ -95,7 +95,7 @@ type loginPage struct{ Error string }
 type dashboardPage struct{ CSRF string }
 
 func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
-	if err := apiutil.CheckSameOrigin(r); err != nil {
+	if err := httpapi.CheckSameOrigin(r); err != nil {
 		d.render(w, http.StatusForbidden, "login.html", loginPage{Error: "Cross-origin sign-in refused."})
 		return
 	}
@@ -104,12 +104,12 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 		d.render(w, http.StatusBadRequest, "login.html", loginPage{Error: "Malformed form."})
 		return
 	}
-	if !apiutil.SecretEqual(r.PostForm.Get("token"), d.token) {
+	if !httpapi.SecretEqual(r.PostForm.Get("token"), d.token) {
 		d.render(w, http.StatusUnauthorized, "login.html", loginPage{Error: "That is not the admin token."})
 		return
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: apiutil.SessionCookie, Value: apiutil.SessionValue(d.token), Path: "/",
+		Name: httpapi.SessionCookie, Value: httpapi.SessionValue(d.token), Path: "/",
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: isHTTPS(r),
 	})
 	secure(w)
@@ -117,12 +117,12 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *Dashboard) logout(w http.ResponseWriter, r *http.Request) {
-	if err := apiutil.CheckSameOrigin(r); err != nil {
+	if err := httpapi.CheckSameOrigin(r); err != nil {
 		d.render(w, http.StatusForbidden, "login.html", loginPage{Error: "Cross-origin sign-out refused."})
 		return
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: apiutil.SessionCookie, Value: "", Path: "/", MaxAge: -1,
+		Name: httpapi.SessionCookie, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: isHTTPS(r),
 	})
 	secure(w)

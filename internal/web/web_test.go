@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callbacksim/callbacksim/apiutil"
 	"github.com/callbacksim/callbacksim/internal/app"
+	"github.com/callbacksim/callbacksim/internal/httpapi"
 	"github.com/callbacksim/callbacksim/internal/redistest"
 	"github.com/callbacksim/callbacksim/internal/simtest"
 	"github.com/callbacksim/callbacksim/internal/store"
@@ -56,11 +56,11 @@ func login(t *testing.T, sim *simtest.Sim, token string) answer {
 func sessionCookie(t *testing.T, a answer) string {
 	t.Helper()
 	for _, c := range (&http.Response{Header: a.header}).Cookies() {
-		if c.Name == apiutil.SessionCookie {
+		if c.Name == httpapi.SessionCookie {
 			return c.Name + "=" + c.Value
 		}
 	}
-	t.Fatalf("no %s cookie set; headers %v", apiutil.SessionCookie, a.header)
+	t.Fatalf("no %s cookie set; headers %v", httpapi.SessionCookie, a.header)
 	return ""
 }
 
@@ -137,27 +137,27 @@ func TestLoginAndSession(t *testing.T) {
 		if a := request(t, http.MethodGet, sim.URL+"/v1/callbacks", "", "Cookie", cookie); a.status != 200 || !strings.Contains(a.body, id) {
 			t.Errorf("GET /v1/callbacks with the cookie: %d %s", a.status, a.body)
 		}
-		if a := request(t, http.MethodGet, sim.URL+"/v1/callbacks", "", "Cookie", apiutil.SessionCookie+"="+apiutil.SessionValue("forged")); a.status != 401 {
+		if a := request(t, http.MethodGet, sim.URL+"/v1/callbacks", "", "Cookie", httpapi.SessionCookie+"="+httpapi.SessionValue("forged")); a.status != 401 {
 			t.Errorf("GET /v1/callbacks with a forged cookie: %d", a.status)
 		}
 	})
 	t.Run("state changes with the cookie need the CSRF token", func(t *testing.T) {
-		if a := request(t, http.MethodPost, resend, "", "Cookie", cookie); a.status != http.StatusForbidden || !strings.Contains(a.body, apiutil.CSRFHeader) {
+		if a := request(t, http.MethodPost, resend, "", "Cookie", cookie); a.status != http.StatusForbidden || !strings.Contains(a.body, httpapi.CSRFHeader) {
 			t.Errorf("resend with the cookie, no CSRF token: %d %s", a.status, a.body)
 		}
-		if a := request(t, http.MethodPost, resend, "", "Cookie", cookie, apiutil.CSRFHeader, strings.Repeat("0", 64)); a.status != http.StatusForbidden {
+		if a := request(t, http.MethodPost, resend, "", "Cookie", cookie, httpapi.CSRFHeader, strings.Repeat("0", 64)); a.status != http.StatusForbidden {
 			t.Errorf("resend with a wrong CSRF token: %d %s", a.status, a.body)
 		}
-		if a := request(t, http.MethodPost, resend, "", "Cookie", cookie, apiutil.CSRFHeader, csrf[1], "Sec-Fetch-Site", "cross-site"); a.status != http.StatusForbidden {
+		if a := request(t, http.MethodPost, resend, "", "Cookie", cookie, httpapi.CSRFHeader, csrf[1], "Sec-Fetch-Site", "cross-site"); a.status != http.StatusForbidden {
 			t.Errorf("cross-site resend: %d %s", a.status, a.body)
 		}
-		if a := request(t, http.MethodPost, resend, "", "Cookie", cookie, apiutil.CSRFHeader, csrf[1], "Origin", "https://evil.example"); a.status != http.StatusForbidden {
+		if a := request(t, http.MethodPost, resend, "", "Cookie", cookie, httpapi.CSRFHeader, csrf[1], "Origin", "https://evil.example"); a.status != http.StatusForbidden {
 			t.Errorf("resend from another Origin: %d %s", a.status, a.body)
 		}
 		if n := len(sim.Callback(id).Attempts); n != 1 {
 			t.Fatalf("%d attempts after refused resends, want 1", n)
 		}
-		if a := request(t, http.MethodPost, resend, "", "Cookie", cookie, apiutil.CSRFHeader, csrf[1], "Sec-Fetch-Site", "same-origin"); a.status != http.StatusAccepted {
+		if a := request(t, http.MethodPost, resend, "", "Cookie", cookie, httpapi.CSRFHeader, csrf[1], "Sec-Fetch-Site", "same-origin"); a.status != http.StatusAccepted {
 			t.Errorf("same-origin resend with the CSRF token: %d %s", a.status, a.body)
 		}
 		sim.WaitStatus(id, store.StatusDelivered, 10*time.Second)

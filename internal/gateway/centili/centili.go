@@ -21,8 +21,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/callbacksim/callbacksim/apiutil"
 	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/internal/httpapi"
 	"github.com/callbacksim/callbacksim/internal/metrics"
 	"github.com/callbacksim/callbacksim/internal/queue"
 	"github.com/callbacksim/callbacksim/internal/ratelimit"
@@ -87,7 +87,7 @@ func New(cfg config.Config, st *store.Store, q *queue.Queue, m *metrics.Metrics)
 
 // Register adds the Centili route to mux.
 func (g *Gateway) Register(mux *http.ServeMux) {
-	mux.Handle("POST /centili/simulate", apiutil.HandlerFunc(g.simulate))
+	mux.Handle("POST /centili/simulate", httpapi.HandlerFunc(g.simulate))
 }
 
 // simulateRequest is the body of POST /centili/simulate. Every field but
@@ -96,24 +96,24 @@ type simulateRequest struct {
 	Service         string            `json:"service"`
 	Status          string            `json:"status"`
 	EventType       string            `json:"event_type"`
-	TransactionID   apiutil.Text      `json:"transactionid"`
-	Reference       apiutil.Text      `json:"reference"`
-	ClientID        apiutil.Text      `json:"clientid"`
-	UserID          apiutil.Text      `json:"userid"`
-	Phone           apiutil.Text      `json:"phone"`
+	TransactionID   httpapi.Text      `json:"transactionid"`
+	Reference       httpapi.Text      `json:"reference"`
+	ClientID        httpapi.Text      `json:"clientid"`
+	UserID          httpapi.Text      `json:"userid"`
+	Phone           httpapi.Text      `json:"phone"`
 	Country         string            `json:"country"`
-	MNO             apiutil.Text      `json:"mno"`
+	MNO             httpapi.Text      `json:"mno"`
 	MNOCode         string            `json:"mnocode"`
-	Amount          apiutil.Text      `json:"amount"`
-	EndUserPrice    apiutil.Text      `json:"enduserprice"`
-	Revenue         apiutil.Text      `json:"revenue"`
+	Amount          httpapi.Text      `json:"amount"`
+	EndUserPrice    httpapi.Text      `json:"enduserprice"`
+	Revenue         httpapi.Text      `json:"revenue"`
 	RevenueCurrency string            `json:"revenuecurrency"`
 	ErrorMessage    string            `json:"errormessage"`
-	SubscriptionID  apiutil.Text      `json:"subscriptionid"`
+	SubscriptionID  httpapi.Text      `json:"subscriptionid"`
 	Interval        string            `json:"interval"`
 	OptInChannel    string            `json:"opt_in_channel"`
 	OriginalMessage string            `json:"originalmessage"`
-	Shortcode       apiutil.Text      `json:"shortcode"`
+	Shortcode       httpapi.Text      `json:"shortcode"`
 	MOMessage       string            `json:"momessage"`
 	Scenario        scenario.Scenario `json:"scenario"`
 }
@@ -127,15 +127,15 @@ type simulateAnswer struct {
 
 func (g *Gateway) simulate(w http.ResponseWriter, r *http.Request) error {
 	var req simulateRequest
-	if err := apiutil.DecodeJSON(w, r, &req); err != nil {
+	if err := httpapi.DecodeJSON(w, r, &req); err != nil {
 		return err
 	}
 	m, ok := g.merchant(req.Service)
 	if !ok {
-		return &apiutil.Error{Status: http.StatusUnauthorized, Field: "service", Message: "missing or unknown service"}
+		return &httpapi.Error{Status: http.StatusUnauthorized, Field: "service", Message: "missing or unknown service"}
 	}
 	if denied, msg := g.limit.Deny(w, "centili:"+m.ID); denied {
-		return &apiutil.Error{Status: http.StatusTooManyRequests, Message: msg}
+		return &httpapi.Error{Status: http.StatusTooManyRequests, Message: msg}
 	}
 	if err := req.validate(); err != nil {
 		return err
@@ -177,7 +177,7 @@ func (g *Gateway) simulate(w http.ResponseWriter, r *http.Request) error {
 	if req.EventType != EventOptOut { // every other event is a charge
 		g.metrics.PaymentsInitiated.WithLabelValues(config.Centili).Inc()
 	}
-	apiutil.WriteJSON(w, http.StatusAccepted, simulateAnswer{
+	httpapi.WriteJSON(w, http.StatusAccepted, simulateAnswer{
 		CallbackID: cb.ID, TransactionID: params["transactionid"], SubscriptionID: params["subscriptionid"],
 	})
 	return nil
@@ -186,7 +186,7 @@ func (g *Gateway) simulate(w http.ResponseWriter, r *http.Request) error {
 // merchant finds the merchant of a service, comparing every service in
 // constant time.
 func (g *Gateway) merchant(service string) (config.Merchant, bool) {
-	return apiutil.LookupSecret(g.merchants, service)
+	return httpapi.LookupSecret(g.merchants, service)
 }
 
 var (
@@ -207,19 +207,19 @@ type field struct{ name, value string }
 // error message.
 func (req *simulateRequest) validate() error {
 	if !slices.Contains(Statuses, req.Status) {
-		return apiutil.BadField("status", "must be one of %s, got %q", strings.Join(Statuses, ", "), req.Status)
+		return httpapi.BadField("status", "must be one of %s, got %q", strings.Join(Statuses, ", "), req.Status)
 	}
 	if req.EventType == "" {
 		req.EventType = EventOneOff
 	}
 	if !slices.Contains(EventTypes, req.EventType) {
-		return apiutil.BadField("event_type", "must be one of %s, got %q", strings.Join(EventTypes, ", "), req.EventType)
+		return httpapi.BadField("event_type", "must be one of %s, got %q", strings.Join(EventTypes, ", "), req.EventType)
 	}
 	switch {
 	case req.Status == StatusSuccess && req.ErrorMessage != "":
-		return apiutil.BadField("errormessage", "is only sent on failure (status failed or canceled)")
+		return httpapi.BadField("errormessage", "is only sent on failure (status failed or canceled)")
 	case req.ErrorMessage != "" && !slices.Contains(ErrorMessages, req.ErrorMessage):
-		return apiutil.BadField("errormessage", "must be one of %s, got %q", strings.Join(ErrorMessages, ", "), req.ErrorMessage)
+		return httpapi.BadField("errormessage", "must be one of %s, got %q", strings.Join(ErrorMessages, ", "), req.ErrorMessage)
 	case req.Status == StatusFailed && req.ErrorMessage == "":
 		req.ErrorMessage = "CHARGING_FAILED"
 	case req.Status == StatusCanceled && req.ErrorMessage == "":
@@ -228,20 +228,20 @@ func (req *simulateRequest) validate() error {
 	if req.EventType == EventOneOff {
 		for _, f := range [...]field{{"subscriptionid", string(req.SubscriptionID)}, {"interval", req.Interval}, {"opt_in_channel", req.OptInChannel}} {
 			if f.value != "" {
-				return apiutil.BadField(f.name, "is only for subscription events (event_type opt_in, recurring_billing or opt_out)")
+				return httpapi.BadField(f.name, "is only for subscription events (event_type opt_in, recurring_billing or opt_out)")
 			}
 		}
 	} else if req.EventType != EventOptIn && req.SubscriptionID == "" {
-		return apiutil.BadField("subscriptionid", "is required for %s: use the subscriptionid of the opt_in", req.EventType)
+		return httpapi.BadField("subscriptionid", "is required for %s: use the subscriptionid of the opt_in", req.EventType)
 	}
 	if req.Interval != "" && !slices.Contains(Intervals, req.Interval) {
-		return apiutil.BadField("interval", "must be one of %s, got %q", strings.Join(Intervals, ", "), req.Interval)
+		return httpapi.BadField("interval", "must be one of %s, got %q", strings.Join(Intervals, ", "), req.Interval)
 	}
 	if req.OptInChannel != "" && !slices.Contains(OptInChannels, req.OptInChannel) {
-		return apiutil.BadField("opt_in_channel", "must be one of %s, got %q", strings.Join(OptInChannels, ", "), req.OptInChannel)
+		return httpapi.BadField("opt_in_channel", "must be one of %s, got %q", strings.Join(OptInChannels, ", "), req.OptInChannel)
 	}
 	if req.Reference != "" && req.ClientID != "" {
-		return apiutil.BadField("clientid", "send reference or clientid (the name some services use for it), not both")
+		return httpapi.BadField("clientid", "send reference or clientid (the name some services use for it), not both")
 	}
 	for _, f := range [...]field{
 		{"transactionid", string(req.TransactionID)}, {"reference", string(req.Reference)}, {"clientid", string(req.ClientID)},
@@ -249,7 +249,7 @@ func (req *simulateRequest) validate() error {
 		{"momessage", req.MOMessage}, {"shortcode", string(req.Shortcode)},
 	} {
 		if utf8.RuneCountInString(f.value) > maxText || !printable(f.value) {
-			return apiutil.BadField(f.name, "must be printable text of at most %d characters", maxText)
+			return httpapi.BadField(f.name, "must be printable text of at most %d characters", maxText)
 		}
 	}
 	// One notification per simulate: out_of_order has no order to reverse.
@@ -273,7 +273,7 @@ func (req *simulateRequest) params(service string) (map[string]string, error) {
 	if p["revenuecurrency"] == "" {
 		p["revenuecurrency"] = "EUR"
 	} else if !currencyPattern.MatchString(p["revenuecurrency"]) {
-		return nil, apiutil.BadField("revenuecurrency", "must be an ISO 4217 code such as EUR, got %q", req.RevenueCurrency)
+		return nil, httpapi.BadField("revenuecurrency", "must be an ISO 4217 code such as EUR, got %q", req.RevenueCurrency)
 	}
 	if err := req.where(p); err != nil {
 		return nil, err
@@ -309,27 +309,27 @@ func (req *simulateRequest) params(service string) (map[string]string, error) {
 func (req *simulateRequest) where(p map[string]string) error {
 	phone := strings.TrimPrefix(string(req.Phone), "+")
 	if phone != "" && (!digitsPattern.MatchString(phone) || len(phone) < 8 || len(phone) > 15) {
-		return apiutil.BadField("phone", "must be an E.164 number of 8 to 15 digits, without +")
+		return httpapi.BadField("phone", "must be an E.164 number of 8 to 15 digits, without +")
 	}
 	country := strings.ToLower(req.Country)
 	if country != "" && !countryPattern.MatchString(country) {
-		return apiutil.BadField("country", "must be an ISO 3166 country code such as fr, got %q", req.Country)
+		return httpapi.BadField("country", "must be an ISO 3166 country code such as fr, got %q", req.Country)
 	}
 	mnocode := req.MNOCode
 	switch {
 	case mnocode != "":
 		if !mnoCodePattern.MatchString(mnocode) {
-			return apiutil.BadField("mnocode", "must be a country and an operator such as FR_ORANGE, got %q", mnocode)
+			return httpapi.BadField("mnocode", "must be a country and an operator such as FR_ORANGE, got %q", mnocode)
 		}
 		if cc := strings.ToLower(mnocode[:2]); country == "" {
 			country = cc
 		} else if cc != country {
-			return apiutil.BadField("mnocode", "%s is not an operator of country %q", mnocode, country)
+			return httpapi.BadField("mnocode", "%s is not an operator of country %q", mnocode, country)
 		}
 	case country != "":
 		m, ok := markets[country]
 		if !ok {
-			return apiutil.BadField("mnocode", "is required for country %q (the simulator fills it for %s)", country, strings.Join(countryCodes(), ", "))
+			return httpapi.BadField("mnocode", "is required for country %q (the simulator fills it for %s)", country, strings.Join(countryCodes(), ", "))
 		}
 		mnocode = m.operators[mrand.IntN(len(m.operators))].code
 	default:
@@ -342,7 +342,7 @@ func (req *simulateRequest) where(p map[string]string) error {
 	if phone == "" {
 		m, ok := markets[country]
 		if !ok {
-			return apiutil.BadField("phone", "is required for country %q (the simulator fills it for %s)", country, strings.Join(countryCodes(), ", "))
+			return httpapi.BadField("phone", "is required for country %q (the simulator fills it for %s)", country, strings.Join(countryCodes(), ", "))
 		}
 		phone = m.phone()
 	}
@@ -353,7 +353,7 @@ func (req *simulateRequest) where(p map[string]string) error {
 	}
 	switch mno := string(req.MNO); {
 	case mno != "" && !mccmncPattern.MatchString(mno):
-		return apiutil.BadField("mno", "must be an MCC and MNC of 5 or 6 digits, such as 20801, got %q", mno)
+		return httpapi.BadField("mno", "must be an MCC and MNC of 5 or 6 digits, such as 20801, got %q", mno)
 	case mno != "":
 		p["mno"] = mno
 	default:
@@ -371,20 +371,20 @@ func (req *simulateRequest) money(p map[string]string) error {
 		amount = "1"
 	}
 	if n, err := strconv.Atoi(amount); err != nil || n < 1 || n > 1_000_000 {
-		return apiutil.BadField("amount", "must be a whole quantity of virtual goods from 1 to 1000000, got %q", amount)
+		return httpapi.BadField("amount", "must be a whole quantity of virtual goods from 1 to 1000000, got %q", amount)
 	}
 	price := string(req.EndUserPrice)
 	if price == "" {
 		price = "1.99"
 	} else if !decimalPattern.MatchString(price) {
-		return apiutil.BadField("enduserprice", "must be a decimal such as 1.99, got %q", price)
+		return httpapi.BadField("enduserprice", "must be a decimal such as 1.99, got %q", price)
 	}
 	revenue := string(req.Revenue)
 	if revenue == "" {
 		f, _ := strconv.ParseFloat(price, 64)
 		revenue = strconv.FormatFloat(f*0.6, 'f', 4, 64) // a typical carrier billing payout
 	} else if !decimalPattern.MatchString(revenue) {
-		return apiutil.BadField("revenue", "must be a decimal such as 1.1940, got %q", revenue)
+		return httpapi.BadField("revenue", "must be a decimal such as 1.1940, got %q", revenue)
 	}
 	p["amount"], p["enduserprice"], p["revenue"] = amount, price, revenue
 	return nil

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/callbacksim/callbacksim/apiutil"
 	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/internal/httpapi"
 	"github.com/callbacksim/callbacksim/internal/store"
 )
 
@@ -52,7 +52,7 @@ func subscriptionKey(service, id string) string { return "centili:" + service + 
 func (g *Gateway) subscription(ctx context.Context, m config.Merchant, id string) (Subscription, error) {
 	raw, err := g.store.GetPayment(ctx, subscriptionKey(m.Centili.Service, id))
 	if errors.Is(err, store.ErrNotFound) {
-		return Subscription{}, &apiutil.Error{Status: http.StatusNotFound, Field: "subscriptionid",
+		return Subscription{}, &httpapi.Error{Status: http.StatusNotFound, Field: "subscriptionid",
 			Message: fmt.Sprintf("no subscription %q on this service: send its opt_in first", id)}
 	}
 	if err != nil {
@@ -93,18 +93,18 @@ func (req *simulateRequest) inherit(s Subscription) error {
 		case got == "":
 			*f.v = f.sub
 		case f.sub != "" && !strings.EqualFold(got, f.sub):
-			return apiutil.BadField(f.name, "is %q for subscription %s, got %q", f.sub, s.ID, got)
+			return httpapi.BadField(f.name, "is %q for subscription %s, got %q", f.sub, s.ID, got)
 		}
 	}
 	if req.Reference == "" && req.ClientID == "" {
-		req.Reference, req.ClientID = apiutil.Text(s.Reference), apiutil.Text(s.ClientID)
+		req.Reference, req.ClientID = httpapi.Text(s.Reference), httpapi.Text(s.ClientID)
 	}
 	for _, f := range []struct {
-		v   *apiutil.Text
+		v   *httpapi.Text
 		sub string
 	}{{&req.Amount, s.Amount}, {&req.EndUserPrice, s.EndUserPrice}, {&req.Revenue, s.Revenue}} {
 		if *f.v == "" {
-			*f.v = apiutil.Text(f.sub)
+			*f.v = httpapi.Text(f.sub)
 		}
 	}
 	if req.RevenueCurrency == "" {
@@ -129,7 +129,7 @@ func (g *Gateway) subscribe(ctx context.Context, m config.Merchant, req *simulat
 			return nil, err
 		}
 		if s.State != SubscriptionActive {
-			return nil, &apiutil.Error{Status: http.StatusConflict, Field: "subscriptionid", Message: fmt.Sprintf(
+			return nil, &httpapi.Error{Status: http.StatusConflict, Field: "subscriptionid", Message: fmt.Sprintf(
 				"subscription %s is %s: it takes no %s (opt_in again with a new subscriptionid)", s.ID, s.State, req.EventType)}
 		}
 		prev = s
@@ -172,7 +172,7 @@ func (g *Gateway) optIn(ctx context.Context, key string, p map[string]string, cb
 				return nil, err
 			}
 			if cur.State != subscriptionVoid {
-				return nil, &apiutil.Error{Status: http.StatusConflict, Field: "subscriptionid", Message: fmt.Sprintf(
+				return nil, &httpapi.Error{Status: http.StatusConflict, Field: "subscriptionid", Message: fmt.Sprintf(
 					"subscription %s already exists (%s): opt_in with a new subscriptionid, or leave it out", cur.ID, cur.State)}
 			}
 			return raw, nil

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/callbacksim/callbacksim/apiutil"
 	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/internal/httpapi"
 )
 
 // CinetPay's answer codes and messages (PROVIDERS.md §2).
@@ -102,16 +102,16 @@ func writeAnswer(w http.ResponseWriter, status int, a answer, now time.Time) {
 		a.Message = messages[a.Code]
 	}
 	a.APIResponseID = responseID(now)
-	apiutil.WriteJSON(w, status, a)
+	httpapi.WriteJSON(w, status, a)
 }
 
 // writeError answers err in CinetPay's shape: an *apiError as it is; any
-// other error by the HTTP status apiutil gives it (a body too large is a
+// other error by the HTTP status httpapi gives it (a body too large is a
 // 413, an unreachable Redis a 503), with the closest CinetPay code.
 func writeError(w http.ResponseWriter, err error, now time.Time) {
 	var ce *apiError
 	if !errors.As(err, &ce) {
-		ae := apiutil.AsError(err)
+		ae := httpapi.AsError(err)
 		ce = &apiError{status: ae.Status, code: CodeProcessingError, description: ae.Message}
 		switch {
 		case ae.Status == http.StatusUnauthorized:
@@ -135,27 +135,27 @@ func readFields(w http.ResponseWriter, r *http.Request) (map[string]string, erro
 	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch mt {
 	case "application/x-www-form-urlencoded":
-		v, err := apiutil.ParseForm(w, r)
+		v, err := httpapi.ParseForm(w, r)
 		if err != nil {
 			return nil, err
 		}
 		return firstValues(v), nil
 	case "multipart/form-data":
 		if params["boundary"] == "" {
-			return nil, apiutil.Errorf(http.StatusBadRequest, "multipart body without a boundary")
+			return nil, httpapi.Errorf(http.StatusBadRequest, "multipart body without a boundary")
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, apiutil.MaxBody)
-		if err := r.ParseMultipartForm(apiutil.MaxBody); err != nil {
+		r.Body = http.MaxBytesReader(w, r.Body, httpapi.MaxBody)
+		if err := r.ParseMultipartForm(httpapi.MaxBody); err != nil {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
-				return nil, apiutil.Errorf(http.StatusRequestEntityTooLarge, "request body is larger than %d bytes", apiutil.MaxBody)
+				return nil, httpapi.Errorf(http.StatusRequestEntityTooLarge, "request body is larger than %d bytes", httpapi.MaxBody)
 			}
-			return nil, apiutil.Errorf(http.StatusBadRequest, "malformed multipart body: %v", err)
+			return nil, httpapi.Errorf(http.StatusBadRequest, "malformed multipart body: %v", err)
 		}
 		defer r.MultipartForm.RemoveAll()
 		return firstValues(r.MultipartForm.Value), nil
 	}
-	body, err := apiutil.ReadBody(w, r)
+	body, err := httpapi.ReadBody(w, r)
 	if err != nil {
 		return nil, err
 	}
@@ -174,11 +174,11 @@ func firstValues(v map[string][]string) map[string]string {
 
 func jsonFields(body []byte) (map[string]string, error) {
 	var raw map[string]json.RawMessage
-	if err := apiutil.UnmarshalJSON(body, &raw); err != nil {
+	if err := httpapi.UnmarshalJSON(body, &raw); err != nil {
 		return nil, err
 	}
 	if raw == nil {
-		return nil, apiutil.Errorf(http.StatusBadRequest, "request body must be a JSON object or a form")
+		return nil, httpapi.Errorf(http.StatusBadRequest, "request body must be a JSON object or a form")
 	}
 	out := make(map[string]string, len(raw))
 	for k, v := range raw {
@@ -186,7 +186,7 @@ func jsonFields(body []byte) (map[string]string, error) {
 		case '"':
 			var s string
 			if err := json.Unmarshal(v, &s); err != nil {
-				return nil, apiutil.BadField(k, "is not a valid JSON string")
+				return nil, httpapi.BadField(k, "is not a valid JSON string")
 			}
 			out[k] = s
 		case 'n':
@@ -194,7 +194,7 @@ func jsonFields(body []byte) (map[string]string, error) {
 		default:
 			var b bytes.Buffer
 			if err := json.Compact(&b, v); err != nil {
-				return nil, apiutil.BadField(k, "is not valid JSON")
+				return nil, httpapi.BadField(k, "is not valid JSON")
 			}
 			out[k] = b.String()
 		}

@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/callbacksim/callbacksim/apiutil"
+	"github.com/callbacksim/callbacksim/internal/httpapi"
 	"github.com/callbacksim/callbacksim/internal/store"
 )
 
@@ -98,7 +98,7 @@ func writePage(w http.ResponseWriter, status int, v checkoutView) {
 
 // writePageError answers an error as an HTML page.
 func writePageError(w http.ResponseWriter, err error) {
-	e := apiutil.AsError(err)
+	e := httpapi.AsError(err)
 	msg := e.Message
 	if e.Field != "" {
 		msg = e.Field + " " + msg
@@ -118,7 +118,7 @@ func pageView(p Payment) checkoutView {
 func (g *Gateway) checkoutPage(w http.ResponseWriter, r *http.Request) {
 	_, p, err := g.findByToken(r.Context(), r.PathValue("token"))
 	if errors.Is(err, store.ErrNotFound) {
-		err = apiutil.Errorf(http.StatusNotFound, "this payment link is unknown or has expired")
+		err = httpapi.Errorf(http.StatusNotFound, "this payment link is unknown or has expired")
 	}
 	if err != nil {
 		writePageError(w, err)
@@ -136,10 +136,10 @@ func (g *Gateway) checkoutChoice(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Gateway) checkoutChoiceErr(w http.ResponseWriter, r *http.Request) error {
-	if !apiutil.IsForm(r) {
-		return apiutil.Errorf(http.StatusUnsupportedMediaType, "send the checkout form (application/x-www-form-urlencoded)")
+	if !httpapi.IsForm(r) {
+		return httpapi.Errorf(http.StatusUnsupportedMediaType, "send the checkout form (application/x-www-form-urlencoded)")
 	}
-	form, err := apiutil.ParseForm(w, r)
+	form, err := httpapi.ParseForm(w, r)
 	if err != nil {
 		return err
 	}
@@ -149,18 +149,18 @@ func (g *Gateway) checkoutChoiceErr(w http.ResponseWriter, r *http.Request) erro
 	case ChoiceRefuse:
 		o.Status = StatusRefused
 	default:
-		return apiutil.BadField("choice", `must be "pay" or "refuse"`)
+		return httpapi.BadField("choice", `must be "pay" or "refuse"`)
 	}
 	key, p, err := g.findByToken(r.Context(), r.PathValue("token"))
 	if errors.Is(err, store.ErrNotFound) {
-		return apiutil.Errorf(http.StatusNotFound, "this payment link is unknown or has expired")
+		return httpapi.Errorf(http.StatusNotFound, "this payment link is unknown or has expired")
 	}
 	if err != nil {
 		return err
 	}
 	m, ok := g.byID[p.MerchantID]
 	if !ok {
-		return apiutil.Errorf(http.StatusNotFound, "the merchant of this payment is no longer configured")
+		return httpapi.Errorf(http.StatusNotFound, "the merchant of this payment is no longer configured")
 	}
 	if _, err := g.transition(r.Context(), m, key, o); err != nil {
 		return err

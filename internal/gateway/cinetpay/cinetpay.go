@@ -18,8 +18,8 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/callbacksim/callbacksim/apiutil"
 	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/internal/httpapi"
 	"github.com/callbacksim/callbacksim/internal/metrics"
 	"github.com/callbacksim/callbacksim/internal/queue"
 	"github.com/callbacksim/callbacksim/internal/ratelimit"
@@ -105,7 +105,7 @@ func (g *Gateway) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v2/payment/check", g.check)
 	mux.HandleFunc("/v2/payment", g.methodNotAllowed)
 	mux.HandleFunc("/v2/payment/check", g.methodNotAllowed)
-	mux.Handle("POST /v2/simulate", apiutil.HandlerFunc(g.simulate))
+	mux.Handle("POST /v2/simulate", httpapi.HandlerFunc(g.simulate))
 	mux.HandleFunc("GET "+checkoutPath+"{token}", g.checkoutPage)
 	mux.HandleFunc("POST "+checkoutPath+"{token}", g.checkoutChoice)
 }
@@ -120,7 +120,7 @@ func (g *Gateway) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 // merchant finds the merchant of an apikey, comparing every key in constant
 // time.
 func (g *Gateway) merchant(apikey string) (config.Merchant, bool) {
-	return apiutil.LookupSecret(g.byAPIKey, apikey)
+	return httpapi.LookupSecret(g.byAPIKey, apikey)
 }
 
 func paymentKey(siteID, transactionID string) string {

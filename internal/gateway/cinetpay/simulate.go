@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/callbacksim/callbacksim/apiutil"
 	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/internal/httpapi"
 	"github.com/callbacksim/callbacksim/internal/store"
 	"github.com/callbacksim/callbacksim/payloads"
 	"github.com/callbacksim/callbacksim/scenario"
@@ -26,7 +26,7 @@ var Statuses = []string{StatusAccepted, StatusRefused, StatusWaiting}
 // simulateRequest is the body of POST /v2/simulate.
 type simulateRequest struct {
 	APIKey        string            `json:"apikey"`
-	SiteID        apiutil.Text      `json:"site_id"`
+	SiteID        httpapi.Text      `json:"site_id"`
 	TransactionID string            `json:"transaction_id"`
 	Token         string            `json:"token"`
 	Status        string            `json:"status"`
@@ -57,30 +57,30 @@ func (req simulateRequest) outcome() (outcome, error) {
 	o := outcome{Status: req.Status, Reason: req.Reason, PaymentMethod: req.PaymentMethod,
 		PhoneNumber: req.PhoneNumber, PhonePrefix: req.PhonePrefix, Scenario: req.Scenario}
 	if !slices.Contains(Statuses, o.Status) {
-		return o, apiutil.BadField("status", "must be one of %s, got %q", strings.Join(Statuses, ", "), o.Status)
+		return o, httpapi.BadField("status", "must be one of %s, got %q", strings.Join(Statuses, ", "), o.Status)
 	}
 	if o.Reason != "" {
 		if o.Status != StatusRefused {
-			return o, apiutil.BadField("reason", "is only for status REFUSED")
+			return o, httpapi.BadField("reason", "is only for status REFUSED")
 		}
 		if _, ok := refusalCodes[o.Reason]; !ok {
-			return o, apiutil.BadField("reason", "must be PAYMENT_FAILED, INSUFFICIENT_BALANCE, OTP_CODE_ERROR or TRANSACTION_CANCEL, got %q", o.Reason)
+			return o, httpapi.BadField("reason", "must be PAYMENT_FAILED, INSUFFICIENT_BALANCE, OTP_CODE_ERROR or TRANSACTION_CANCEL, got %q", o.Reason)
 		}
 	}
 	if o.PaymentMethod != "" && !methodPattern.MatchString(o.PaymentMethod) {
-		return o, apiutil.BadField("payment_method", "must be 1 to 32 capital letters, digits or _ (e.g. OM, MOMO, FLOOZ)")
+		return o, httpapi.BadField("payment_method", "must be 1 to 32 capital letters, digits or _ (e.g. OM, MOMO, FLOOZ)")
 	}
 	if o.PhoneNumber != "" && (!digits.MatchString(o.PhoneNumber) || len(o.PhoneNumber) < 6 || len(o.PhoneNumber) > 15) {
-		return o, apiutil.BadField("phone_number", "must be 6 to 15 digits, without the country prefix")
+		return o, httpapi.BadField("phone_number", "must be 6 to 15 digits, without the country prefix")
 	}
 	if o.PhonePrefix != "" && (!digits.MatchString(o.PhonePrefix) || len(o.PhonePrefix) > 4) {
-		return o, apiutil.BadField("phone_prefix", "must be a country calling code of 1 to 4 digits, e.g. 225")
+		return o, httpapi.BadField("phone_prefix", "must be a country calling code of 1 to 4 digits, e.g. 225")
 	}
 	if err := o.Scenario.ValidateFor(true); err != nil {
 		return o, err
 	}
 	if o.Scenario.OutOfOrder && o.Status == StatusWaiting {
-		return o, apiutil.BadField("scenario.out_of_order",
+		return o, httpapi.BadField("scenario.out_of_order",
 			"reverses a payment's WAITING_FOR_CUSTOMER notification and its final one: simulate status ACCEPTED or REFUSED with it")
 	}
 	return o, nil
@@ -89,21 +89,21 @@ func (req simulateRequest) outcome() (outcome, error) {
 // simulate serves POST /v2/simulate.
 func (g *Gateway) simulate(w http.ResponseWriter, r *http.Request) error {
 	var req simulateRequest
-	if err := apiutil.DecodeJSON(w, r, &req); err != nil {
+	if err := httpapi.DecodeJSON(w, r, &req); err != nil {
 		return err
 	}
 	m, ok := g.merchant(req.APIKey)
 	if !ok {
-		return apiutil.Errorf(http.StatusUnauthorized, "missing or unknown apikey")
+		return httpapi.Errorf(http.StatusUnauthorized, "missing or unknown apikey")
 	}
 	if string(req.SiteID) != m.CinetPay.SiteID {
-		return &apiutil.Error{Status: http.StatusUnauthorized, Field: "site_id", Message: "site_id does not belong to this apikey"}
+		return &httpapi.Error{Status: http.StatusUnauthorized, Field: "site_id", Message: "site_id does not belong to this apikey"}
 	}
 	if denied, msg := g.limit.Deny(w, "cinetpay:"+m.ID); denied {
-		return &apiutil.Error{Status: http.StatusTooManyRequests, Message: msg}
+		return &httpapi.Error{Status: http.StatusTooManyRequests, Message: msg}
 	}
 	if req.TransactionID == "" && req.Token == "" {
-		return apiutil.BadField("transaction_id", "is required (or token, the payment_token)")
+		return httpapi.BadField("transaction_id", "is required (or token, the payment_token)")
 	}
 	o, err := req.outcome()
 	if err != nil {
@@ -111,7 +111,7 @@ func (g *Gateway) simulate(w http.ResponseWriter, r *http.Request) error {
 	}
 	key, _, err := g.find(r.Context(), m, req.TransactionID, req.Token)
 	if errors.Is(err, store.ErrNotFound) {
-		return apiutil.Errorf(http.StatusNotFound, "no transaction with this transaction_id or token on site %s; initialise it with POST /v2/payment first", m.CinetPay.SiteID)
+		return httpapi.Errorf(http.StatusNotFound, "no transaction with this transaction_id or token on site %s; initialise it with POST /v2/payment first", m.CinetPay.SiteID)
 	}
 	if err != nil {
 		return err
@@ -120,7 +120,7 @@ func (g *Gateway) simulate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	apiutil.WriteJSON(w, http.StatusAccepted, simulateAnswer{CallbackID: queued.main, CallbackIDs: queued.delivery})
+	httpapi.WriteJSON(w, http.StatusAccepted, simulateAnswer{CallbackID: queued.main, CallbackIDs: queued.delivery})
 	return nil
 }
 
@@ -186,7 +186,7 @@ func (g *Gateway) transition(ctx context.Context, m config.Merchant, key string,
 	var fe *finalError
 	switch {
 	case errors.As(err, &fe):
-		return queued{}, &apiutil.Error{Status: http.StatusConflict, Field: "status", Message: fe.Error()}
+		return queued{}, &httpapi.Error{Status: http.StatusConflict, Field: "status", Message: fe.Error()}
 	case err != nil:
 		return queued{}, err
 	}

@@ -17,8 +17,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/callbacksim/callbacksim/apiutil"
 	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/internal/httpapi"
 	"github.com/callbacksim/callbacksim/internal/metrics"
 	"github.com/callbacksim/callbacksim/internal/queue"
 	"github.com/callbacksim/callbacksim/internal/ratelimit"
@@ -91,17 +91,17 @@ type handler func(w http.ResponseWriter, r *http.Request, m config.Merchant) err
 // auth finds the merchant of the Bearer token, in constant time per token.
 func (g *Gateway) auth(h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		found, ok := apiutil.LookupSecret(g.merchants, apiutil.BearerToken(r))
+		found, ok := httpapi.LookupSecret(g.merchants, httpapi.BearerToken(r))
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="qris"`)
-			apiutil.WriteError(w, apiutil.Errorf(http.StatusUnauthorized, "missing or invalid bearer token"))
+			httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, "missing or invalid bearer token"))
 			return
 		}
 		if !g.limit.Check(w, "qris:"+found.ID) {
 			return
 		}
 		if err := h(w, r, found); err != nil {
-			apiutil.WriteError(w, err)
+			httpapi.WriteError(w, err)
 		}
 	}
 }
@@ -121,31 +121,31 @@ const maxTextField = 255
 
 func (req initiateRequest) validate() (int64, error) {
 	if len(req.Amount) == 0 || string(req.Amount) == "null" {
-		return 0, apiutil.BadField("amount", "is required: a positive integer amount in IDR")
+		return 0, httpapi.BadField("amount", "is required: a positive integer amount in IDR")
 	}
 	amount, err := strconv.ParseInt(string(req.Amount), 10, 64) // a JSON string or fraction does not parse
 	if err != nil || amount <= 0 {
-		return 0, apiutil.BadField("amount", "must be a positive integer amount in IDR, got %s", req.Amount)
+		return 0, httpapi.BadField("amount", "must be a positive integer amount in IDR, got %s", req.Amount)
 	}
 	if err := validateOrderID(req.OrderID); err != nil {
 		return 0, err
 	}
 	if req.CallbackURL == "" {
-		return 0, apiutil.BadField("callback_url", "is required")
+		return 0, httpapi.BadField("callback_url", "is required")
 	}
 	if err := config.CheckCallbackURL(req.CallbackURL); err != nil || len(req.CallbackURL) > 2048 {
-		return 0, apiutil.BadField("callback_url", "must be an absolute http or https URL of at most 2048 bytes")
+		return 0, httpapi.BadField("callback_url", "must be an absolute http or https URL of at most 2048 bytes")
 	}
 	for field, v := range map[string]string{
 		"customer_name": req.CustomerName, "customer_email": req.CustomerEmail,
 		"customer_phone": req.CustomerPhone, "description": req.Description,
 	} {
 		if utf8.RuneCountInString(v) > maxTextField || !utf8.ValidString(v) {
-			return 0, apiutil.BadField(field, "must be valid UTF-8 of at most %d characters", maxTextField)
+			return 0, httpapi.BadField(field, "must be valid UTF-8 of at most %d characters", maxTextField)
 		}
 	}
 	if req.CustomerEmail != "" && !strings.Contains(req.CustomerEmail, "@") {
-		return 0, apiutil.BadField("customer_email", "must be an email address")
+		return 0, httpapi.BadField("customer_email", "must be an email address")
 	}
 	return amount, nil
 }
@@ -153,10 +153,10 @@ func (req initiateRequest) validate() (int64, error) {
 func validateOrderID(id string) error {
 	n := utf8.RuneCountInString(id)
 	if id == "" {
-		return apiutil.BadField("order_id", "is required")
+		return httpapi.BadField("order_id", "is required")
 	}
 	if n > 64 || !utf8.ValidString(id) || strings.ContainsFunc(id, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return apiutil.BadField("order_id", "must be 1 to 64 printable characters")
+		return httpapi.BadField("order_id", "must be 1 to 64 printable characters")
 	}
 	return nil
 }
@@ -165,7 +165,7 @@ func paymentKey(merchantID, orderID string) string { return "qris:" + merchantID
 
 func (g *Gateway) initiate(w http.ResponseWriter, r *http.Request, m config.Merchant) error {
 	var req initiateRequest
-	if err := apiutil.DecodeJSON(w, r, &req); err != nil {
+	if err := httpapi.DecodeJSON(w, r, &req); err != nil {
 		return err
 	}
 	amount, err := req.validate()
@@ -191,17 +191,17 @@ func (g *Gateway) initiate(w http.ResponseWriter, r *http.Request, m config.Merc
 			return fmt.Errorf("qris: decode transaction: %w", err)
 		}
 		if !prev.sameRequest(txn) {
-			return &apiutil.Error{Status: http.StatusConflict, Field: "order_id",
+			return &httpapi.Error{Status: http.StatusConflict, Field: "order_id",
 				Message: fmt.Sprintf("order_id %q was already initiated with a different request", req.OrderID)}
 		}
-		apiutil.WriteJSON(w, http.StatusOK, prev)
+		httpapi.WriteJSON(w, http.StatusOK, prev)
 		return nil
 	}
 	if err != nil {
 		return err
 	}
 	g.metrics.PaymentsInitiated.WithLabelValues(config.QRIS).Inc()
-	apiutil.WriteJSON(w, http.StatusCreated, txn)
+	httpapi.WriteJSON(w, http.StatusCreated, txn)
 	return nil
 }
 
@@ -220,7 +220,7 @@ func (g *Gateway) transaction(w http.ResponseWriter, r *http.Request, m config.M
 	}
 	raw, err := g.store.GetPayment(r.Context(), paymentKey(m.ID, orderID))
 	if errors.Is(err, store.ErrNotFound) {
-		return apiutil.Errorf(http.StatusNotFound, "no transaction with order_id %q", orderID)
+		return httpapi.Errorf(http.StatusNotFound, "no transaction with order_id %q", orderID)
 	}
 	if err != nil {
 		return err
@@ -242,20 +242,20 @@ var errFinal = errors.New("qris: transaction already final")
 
 func (g *Gateway) simulate(w http.ResponseWriter, r *http.Request, m config.Merchant) error {
 	var req simulateRequest
-	if err := apiutil.DecodeJSON(w, r, &req); err != nil {
+	if err := httpapi.DecodeJSON(w, r, &req); err != nil {
 		return err
 	}
 	if err := validateOrderID(req.OrderID); err != nil {
 		return err
 	}
 	if req.Status != StatusSuccess && req.Status != StatusFailed {
-		return apiutil.BadField("status", `must be "SUCCESS" or "FAILED", got %q`, req.Status)
+		return httpapi.BadField("status", `must be "SUCCESS" or "FAILED", got %q`, req.Status)
 	}
 	method := req.PaymentMethod
 	if method == "" {
 		method = "QRIS"
 	} else if len(method) > 32 {
-		return apiutil.BadField("payment_method", "must be at most 32 characters")
+		return httpapi.BadField("payment_method", "must be at most 32 characters")
 	}
 	if err := req.Scenario.ValidateFor(false); err != nil {
 		return err
@@ -281,9 +281,9 @@ func (g *Gateway) simulate(w http.ResponseWriter, r *http.Request, m config.Merc
 	})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return apiutil.Errorf(http.StatusNotFound, "no transaction with order_id %q; initiate it first", req.OrderID)
+		return httpapi.Errorf(http.StatusNotFound, "no transaction with order_id %q; initiate it first", req.OrderID)
 	case errors.Is(err, errFinal):
-		return apiutil.Errorf(http.StatusConflict,
+		return httpapi.Errorf(http.StatusConflict,
 			"transaction %q is already %s; resend its callback with POST /v1/callbacks/{id}/resend", req.OrderID, txn.Status)
 	case err != nil:
 		return err
@@ -302,7 +302,7 @@ func (g *Gateway) simulate(w http.ResponseWriter, r *http.Request, m config.Merc
 		g.revert(key, cb.ID)
 		return err
 	}
-	apiutil.WriteJSON(w, http.StatusAccepted, map[string]string{"callback_id": cb.ID})
+	httpapi.WriteJSON(w, http.StatusAccepted, map[string]string{"callback_id": cb.ID})
 	return nil
 }
 

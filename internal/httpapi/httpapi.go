@@ -1,7 +1,7 @@
-// Package apiutil holds what every HTTP handler of callbacksim shares: JSON
+// Package httpapi holds what every HTTP handler of callbacksim shares: JSON
 // answers and errors, request bodies read with a size limit in JSON or form
 // encoding, and bearer-token checks in constant time.
-package apiutil
+package httpapi
 
 import (
 	"crypto/subtle"

@@ -1,4 +1,4 @@
-package apiutil
+package httpapi
 
 import (
 	"crypto/hmac"
