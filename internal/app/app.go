@@ -24,7 +24,6 @@ import (
 	"github.com/callbacksim/callbacksim/dispatcher"
 	"github.com/callbacksim/callbacksim/internal/api"
 	"github.com/callbacksim/callbacksim/internal/egress"
-	"github.com/callbacksim/callbacksim/internal/gateway"
 	"github.com/callbacksim/callbacksim/internal/gateway/centili"
 	"github.com/callbacksim/callbacksim/internal/gateway/cinetpay"
 	"github.com/callbacksim/callbacksim/internal/gateway/qris"
@@ -135,7 +134,7 @@ func (a *App) Run(ctx context.Context) error {
 		}
 		sender = dispatcher.NewSender(policy)
 		d := dispatcher.New(dispatcher.Options{
-			Store: a.store, Providers: gateway.NewRegistry(a.cfg),
+			Store: a.store, Providers: newRegistry(a.cfg),
 			Sender:  sender,
 			Metrics: a.metrics, Log: a.log,
 			Waker: a.waker, Hold: max(dispatcher.DefaultHold, 2*a.waker.Lead()),

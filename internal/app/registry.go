@@ -1,7 +1,4 @@
-// Package gateway ties each simulated gateway's configuration to the
-// delivery engine: its retry, timeout and classification policy, and, for
-// each merchant, the renderer that builds and signs its notifications.
-package gateway
+package app
 
 import (
 	"github.com/callbacksim/callbacksim/config"
@@ -10,19 +7,22 @@ import (
 	"github.com/callbacksim/callbacksim/scheduler"
 )
 
-// Registry implements dispatcher.Providers from a configuration.
-type Registry struct {
+// registry ties each simulated gateway's configuration to the delivery
+// engine: its retry, timeout and classification policy, and, for each
+// merchant, the renderer that builds and signs its notifications. It
+// implements dispatcher.Providers.
+type registry struct {
 	policies  map[string]dispatcher.Policy
 	renderers map[rendererKey]payloads.Renderer
 }
 
 type rendererKey struct{ provider, merchant string }
 
-var _ dispatcher.Providers = (*Registry)(nil)
+var _ dispatcher.Providers = (*registry)(nil)
 
-// NewRegistry builds the policies and renderers of a validated configuration.
-func NewRegistry(cfg config.Config) *Registry {
-	r := &Registry{
+// newRegistry builds the policies and renderers of a validated configuration.
+func newRegistry(cfg config.Config) *registry {
+	r := &registry{
 		policies:  make(map[string]dispatcher.Policy, len(config.ProviderNames)),
 		renderers: make(map[rendererKey]payloads.Renderer),
 	}
@@ -54,13 +54,13 @@ func NewRegistry(cfg config.Config) *Registry {
 }
 
 // Policy implements dispatcher.Providers.
-func (r *Registry) Policy(provider string) (dispatcher.Policy, bool) {
+func (r *registry) Policy(provider string) (dispatcher.Policy, bool) {
 	p, ok := r.policies[provider]
 	return p, ok
 }
 
 // Renderer implements dispatcher.Providers.
-func (r *Registry) Renderer(provider, merchantID string) (payloads.Renderer, bool) {
+func (r *registry) Renderer(provider, merchantID string) (payloads.Renderer, bool) {
 	rd, ok := r.renderers[rendererKey{provider, merchantID}]
 	return rd, ok
 }
