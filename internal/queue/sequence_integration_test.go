@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/internal/gateway"
 	"github.com/callbacksim/callbacksim/internal/simtest"
 	"github.com/callbacksim/callbacksim/internal/store"
-	"github.com/callbacksim/callbacksim/scenario"
 )
 
 // notifications builds the successive notifications of one payment, as a
@@ -44,13 +44,13 @@ func TestSubmitSequence(t *testing.T) {
 	_, q := sim.Direct()
 	tests := []struct {
 		name       string
-		sc         scenario.Scenario
+		sc         gateway.Scenario
 		wantOrder  []string
 		duplicates int
 	}{
-		{"in order", scenario.Scenario{}, []string{"WAITING_FOR_CUSTOMER", "ACCEPTED"}, 0},
-		{"out of order: the final status first", scenario.Scenario{OutOfOrder: true}, []string{"ACCEPTED", "WAITING_FOR_CUSTOMER"}, 0},
-		{"out of order with a duplicate of each", scenario.Scenario{OutOfOrder: true, Duplicates: 1},
+		{"in order", gateway.Scenario{}, []string{"WAITING_FOR_CUSTOMER", "ACCEPTED"}, 0},
+		{"out of order: the final status first", gateway.Scenario{OutOfOrder: true}, []string{"ACCEPTED", "WAITING_FOR_CUSTOMER"}, 0},
+		{"out of order with a duplicate of each", gateway.Scenario{OutOfOrder: true, Duplicates: 1},
 			[]string{"ACCEPTED", "ACCEPTED", "WAITING_FOR_CUSTOMER", "WAITING_FOR_CUSTOMER"}, 1},
 	}
 	for _, tt := range tests {

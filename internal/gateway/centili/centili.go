@@ -22,13 +22,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/internal/gateway"
 	"github.com/callbacksim/callbacksim/internal/httpapi"
 	"github.com/callbacksim/callbacksim/internal/metrics"
 	"github.com/callbacksim/callbacksim/internal/queue"
 	"github.com/callbacksim/callbacksim/internal/ratelimit"
 	"github.com/callbacksim/callbacksim/internal/store"
 	"github.com/callbacksim/callbacksim/payloads"
-	"github.com/callbacksim/callbacksim/scenario"
 )
 
 // Event types.
@@ -93,29 +93,29 @@ func (g *Gateway) Register(mux *http.ServeMux) {
 // simulateRequest is the body of POST /centili/simulate. Every field but
 // service and status is optional.
 type simulateRequest struct {
-	Service         string            `json:"service"`
-	Status          string            `json:"status"`
-	EventType       string            `json:"event_type"`
-	TransactionID   httpapi.Text      `json:"transactionid"`
-	Reference       httpapi.Text      `json:"reference"`
-	ClientID        httpapi.Text      `json:"clientid"`
-	UserID          httpapi.Text      `json:"userid"`
-	Phone           httpapi.Text      `json:"phone"`
-	Country         string            `json:"country"`
-	MNO             httpapi.Text      `json:"mno"`
-	MNOCode         string            `json:"mnocode"`
-	Amount          httpapi.Text      `json:"amount"`
-	EndUserPrice    httpapi.Text      `json:"enduserprice"`
-	Revenue         httpapi.Text      `json:"revenue"`
-	RevenueCurrency string            `json:"revenuecurrency"`
-	ErrorMessage    string            `json:"errormessage"`
-	SubscriptionID  httpapi.Text      `json:"subscriptionid"`
-	Interval        string            `json:"interval"`
-	OptInChannel    string            `json:"opt_in_channel"`
-	OriginalMessage string            `json:"originalmessage"`
-	Shortcode       httpapi.Text      `json:"shortcode"`
-	MOMessage       string            `json:"momessage"`
-	Scenario        scenario.Scenario `json:"scenario"`
+	Service         string           `json:"service"`
+	Status          string           `json:"status"`
+	EventType       string           `json:"event_type"`
+	TransactionID   httpapi.Text     `json:"transactionid"`
+	Reference       httpapi.Text     `json:"reference"`
+	ClientID        httpapi.Text     `json:"clientid"`
+	UserID          httpapi.Text     `json:"userid"`
+	Phone           httpapi.Text     `json:"phone"`
+	Country         string           `json:"country"`
+	MNO             httpapi.Text     `json:"mno"`
+	MNOCode         string           `json:"mnocode"`
+	Amount          httpapi.Text     `json:"amount"`
+	EndUserPrice    httpapi.Text     `json:"enduserprice"`
+	Revenue         httpapi.Text     `json:"revenue"`
+	RevenueCurrency string           `json:"revenuecurrency"`
+	ErrorMessage    string           `json:"errormessage"`
+	SubscriptionID  httpapi.Text     `json:"subscriptionid"`
+	Interval        string           `json:"interval"`
+	OptInChannel    string           `json:"opt_in_channel"`
+	OriginalMessage string           `json:"originalmessage"`
+	Shortcode       httpapi.Text     `json:"shortcode"`
+	MOMessage       string           `json:"momessage"`
+	Scenario        gateway.Scenario `json:"scenario"`
 }
 
 // simulateAnswer is the 202 answer of POST /centili/simulate.

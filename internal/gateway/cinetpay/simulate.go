@@ -14,10 +14,10 @@ import (
 	"time"
 
 	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/internal/gateway"
 	"github.com/callbacksim/callbacksim/internal/httpapi"
 	"github.com/callbacksim/callbacksim/internal/store"
 	"github.com/callbacksim/callbacksim/payloads"
-	"github.com/callbacksim/callbacksim/scenario"
 )
 
 // Statuses lists the statuses /v2/simulate takes.
@@ -25,16 +25,16 @@ var Statuses = []string{StatusAccepted, StatusRefused, StatusWaiting}
 
 // simulateRequest is the body of POST /v2/simulate.
 type simulateRequest struct {
-	APIKey        string            `json:"apikey"`
-	SiteID        httpapi.Text      `json:"site_id"`
-	TransactionID string            `json:"transaction_id"`
-	Token         string            `json:"token"`
-	Status        string            `json:"status"`
-	PaymentMethod string            `json:"payment_method"`
-	PhoneNumber   string            `json:"phone_number"`
-	PhonePrefix   string            `json:"phone_prefix"`
-	Reason        string            `json:"reason"`
-	Scenario      scenario.Scenario `json:"scenario"`
+	APIKey        string           `json:"apikey"`
+	SiteID        httpapi.Text     `json:"site_id"`
+	TransactionID string           `json:"transaction_id"`
+	Token         string           `json:"token"`
+	Status        string           `json:"status"`
+	PaymentMethod string           `json:"payment_method"`
+	PhoneNumber   string           `json:"phone_number"`
+	PhonePrefix   string           `json:"phone_prefix"`
+	Reason        string           `json:"reason"`
+	Scenario      gateway.Scenario `json:"scenario"`
 }
 
 var (
@@ -50,7 +50,7 @@ type outcome struct {
 	PaymentMethod string // "" = the payment's, or the currency's usual one
 	PhoneNumber   string
 	PhonePrefix   string
-	Scenario      scenario.Scenario
+	Scenario      gateway.Scenario
 }
 
 func (req simulateRequest) outcome() (outcome, error) {

@@ -18,13 +18,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/internal/gateway"
 	"github.com/callbacksim/callbacksim/internal/httpapi"
 	"github.com/callbacksim/callbacksim/internal/metrics"
 	"github.com/callbacksim/callbacksim/internal/queue"
 	"github.com/callbacksim/callbacksim/internal/ratelimit"
 	"github.com/callbacksim/callbacksim/internal/store"
 	"github.com/callbacksim/callbacksim/payloads"
-	"github.com/callbacksim/callbacksim/scenario"
 )
 
 // Payment statuses.
@@ -232,10 +232,10 @@ func (g *Gateway) transaction(w http.ResponseWriter, r *http.Request, m config.M
 
 // simulateRequest is the body of POST /api/qris/simulate.
 type simulateRequest struct {
-	OrderID       string            `json:"order_id"`
-	Status        string            `json:"status"`
-	PaymentMethod string            `json:"payment_method"`
-	Scenario      scenario.Scenario `json:"scenario"`
+	OrderID       string           `json:"order_id"`
+	Status        string           `json:"status"`
+	PaymentMethod string           `json:"payment_method"`
+	Scenario      gateway.Scenario `json:"scenario"`
 }
 
 var errFinal = errors.New("qris: transaction already final")
@@ -306,7 +306,7 @@ func (g *Gateway) simulate(w http.ResponseWriter, r *http.Request, m config.Merc
 	return nil
 }
 
-func (g *Gateway) submit(ctx context.Context, cb *store.Callback, sc scenario.Scenario) error {
+func (g *Gateway) submit(ctx context.Context, cb *store.Callback, sc gateway.Scenario) error {
 	return g.queue.Submit(ctx, cb, sc.HeldFor(g.timeScale), sc.Duplicates)
 }
 

@@ -1,4 +1,4 @@
-package scenario
+package gateway
 
 import (
 	"encoding/json"

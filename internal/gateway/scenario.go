@@ -1,6 +1,7 @@
-// Package scenario reads the optional "scenario" object of the simulate
-// endpoints: the awkward cases QA engineers provoke on purpose.
-package scenario
+// Package gateway holds what the simulated gateways (qris, cinetpay,
+// centili) share: the optional "scenario" object of their simulate
+// endpoints, the awkward cases QA engineers provoke on purpose.
+package gateway
 
 import (
 	"encoding/json"

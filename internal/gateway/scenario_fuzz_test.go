@@ -1,4 +1,4 @@
-package scenario_test
+package gateway_test
 
 import (
 	"errors"
@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callbacksim/callbacksim/internal/gateway"
 	"github.com/callbacksim/callbacksim/internal/httpapi"
-	"github.com/callbacksim/callbacksim/scenario"
 )
 
 // FuzzScenario decodes any "scenario" object the way the simulate endpoints
@@ -30,7 +30,7 @@ func FuzzScenario(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var req struct {
-			Scenario scenario.Scenario `json:"scenario"`
+			Scenario gateway.Scenario `json:"scenario"`
 		}
 		err := httpapi.UnmarshalJSON(body, &req)
 		if err == nil {
@@ -47,10 +47,10 @@ func FuzzScenario(f *testing.F) {
 			return
 		}
 		s := req.Scenario
-		if s.Delay < 0 || time.Duration(s.Delay) > scenario.MaxDelay || s.Duplicates < 0 || s.Duplicates > scenario.MaxDuplicates {
+		if s.Delay < 0 || time.Duration(s.Delay) > gateway.MaxDelay || s.Duplicates < 0 || s.Duplicates > gateway.MaxDuplicates {
 			t.Fatalf("Validate accepted %+v from %q, outside the limits", s, body)
 		}
-		if held := s.HeldFor(0.01); held < 0 || held > scenario.MaxDelay {
+		if held := s.HeldFor(0.01); held < 0 || held > gateway.MaxDelay {
 			t.Fatalf("HeldFor(0.01) = %s for %+v", held, s)
 		}
 	})
