@@ -33,7 +33,6 @@ import (
 	"github.com/callbacksim/callbacksim/internal/redisconn"
 	"github.com/callbacksim/callbacksim/internal/store"
 	"github.com/callbacksim/callbacksim/internal/web"
-	"github.com/callbacksim/callbacksim/recovery"
 	"github.com/callbacksim/callbacksim/scheduler"
 )
 
@@ -144,7 +143,7 @@ func (a *App) Run(ctx context.Context) error {
 			a.close()
 			return fmt.Errorf("app: start workers: %w", err)
 		}
-		go recovery.New(a.conn.Client, queue.Name, a.log).Run(ctx)
+		go queue.NewRecoverer(a.conn.Client, queue.Name, a.log).Run(ctx)
 	}
 	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	served := make(chan error, 1)

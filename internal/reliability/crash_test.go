@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callbacksim/callbacksim/internal/queue"
 	"github.com/callbacksim/callbacksim/internal/redistest"
 	"github.com/callbacksim/callbacksim/internal/simtest"
 	"github.com/callbacksim/callbacksim/internal/store"
-	"github.com/callbacksim/callbacksim/recovery"
 )
 
 // TestWorkerKilledMidDelivery kills a worker (SIGKILL) while 20 attempts
@@ -76,8 +76,8 @@ func TestWorkerKilledMidDelivery(t *testing.T) {
 		}
 	}
 	// asynq's own recoverer would take 60 to 120 s; ours requeues once a
-	// lease has been expired for recovery.Grace.
-	if limit := 30*time.Second + recovery.Grace + 10*time.Second; recoveredIn > limit {
+	// lease has been expired for queue.RecoveryGrace.
+	if limit := 30*time.Second + queue.RecoveryGrace + 10*time.Second; recoveredIn > limit {
 		t.Errorf("in-flight callbacks came back %s after the crash, want within %s", recoveredIn, limit)
 	}
 	t.Logf("SIGKILL with %d attempts in flight: all redelivered %s after the crash; duplicates: %d (one per attempt in flight); %d scheduled callbacks delivered once each",

@@ -1,4 +1,4 @@
-package recovery
+package queue
 
 import (
 	"context"
@@ -21,7 +21,7 @@ const queueName = "callbacks"
 // TestSweepRequeuesOnlyExpiredLeases runs a real asynq worker on a real
 // Redis, holds one task in it, and checks the sweep against asynq's own
 // lease: it leaves a live lease alone, leaves an expired one alone for
-// Grace, then puts the task back in pending, and asynq runs it again.
+// RecoveryGrace, then puts the task back in pending, and asynq runs it again.
 func TestSweepRequeuesOnlyExpiredLeases(t *testing.T) {
 	r := redistest.Start(t)
 	rdb := r.Client()
@@ -56,7 +56,7 @@ func TestSweepRequeuesOnlyExpiredLeases(t *testing.T) {
 	}
 	expires := time.Unix(int64(lease), 0)
 
-	rec := New(rdb, queueName, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	rec := NewRecoverer(rdb, queueName, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	sweepAt := func(at time.Time) []string {
 		t.Helper()
 		rec.now = func() time.Time { return at }
@@ -69,11 +69,11 @@ func TestSweepRequeuesOnlyExpiredLeases(t *testing.T) {
 	if ids := sweepAt(time.Now()); len(ids) != 0 {
 		t.Fatalf("Sweep with a live lease requeued %v", ids)
 	}
-	if ids := sweepAt(expires.Add(Grace - time.Second)); len(ids) != 0 {
-		t.Fatalf("Sweep %s after the lease expired requeued %v; want nothing before Grace (%s)", Grace-time.Second, ids, Grace)
+	if ids := sweepAt(expires.Add(RecoveryGrace - time.Second)); len(ids) != 0 {
+		t.Fatalf("Sweep %s after the lease expired requeued %v; want nothing before RecoveryGrace (%s)", RecoveryGrace-time.Second, ids, RecoveryGrace)
 	}
-	if ids := sweepAt(expires.Add(Grace)); !slices.Equal(ids, []string{"cb_1"}) {
-		t.Fatalf("Sweep Grace after the lease expired = %v, want [cb_1]", ids)
+	if ids := sweepAt(expires.Add(RecoveryGrace)); !slices.Equal(ids, []string{"cb_1"}) {
+		t.Fatalf("Sweep RecoveryGrace after the lease expired = %v, want [cb_1]", ids)
 	}
 	info, err := inspect.GetTaskInfo(queueName, "cb_1")
 	if err != nil {
@@ -96,7 +96,7 @@ func TestSweepRequeuesOnlyExpiredLeases(t *testing.T) {
 
 func TestSweepReportsRedisDown(t *testing.T) {
 	r := redistest.Start(t)
-	rec := New(r.Client(), queueName, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	rec := NewRecoverer(r.Client(), queueName, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	r.Stop()
 	if _, err := rec.Sweep(context.Background()); err == nil {
 		t.Fatal("Sweep with Redis down succeeded")
@@ -128,7 +128,7 @@ func TestSweepOnTheEmbeddedRedis(t *testing.T) {
 		redis.Z{Score: float64(time.Now().Add(30 * time.Second).Unix()), Member: "cb_live"})
 	rdb.RPush(ctx, p+"active", "cb_old", "cb_live")
 	rdb.HSet(ctx, p+"t:cb_old", "state", "active")
-	rec := New(rdb, queueName, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	rec := NewRecoverer(rdb, queueName, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ids, err := rec.Sweep(ctx)
 	if err != nil || !slices.Equal(ids, []string{"cb_old"}) {
 		t.Fatalf("Sweep = %v, %v; want [cb_old]", ids, err)
