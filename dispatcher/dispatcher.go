@@ -48,12 +48,12 @@ type Store interface {
 var _ Store = (*store.Store)(nil)
 
 // Waker runs a queued task at its due time, more exactly than asynq's
-// whole seconds (queue.Waker).
+// whole seconds (scheduler.Waker).
 type Waker interface {
 	Wake(taskID string, at time.Time)
 }
 
-var _ Waker = (*queue.Waker)(nil)
+var _ Waker = (*scheduler.Waker)(nil)
 
 // Dispatcher is the asynq handler of delivery tasks.
 type Dispatcher struct {

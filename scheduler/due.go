@@ -31,7 +31,7 @@ func (e *DueError) Unwrap() error { return e.Err }
 // to the queue. asynq keeps due times in whole seconds and moves due tasks on
 // a poll, so a task queued for exactly its due time could start late; queued
 // a little early, it reaches a worker before its time, and the dispatcher
-// waits for the exact instant or, if that is far, wakes it then (queue.Waker).
+// waits for the exact instant or, if that is far, wakes it then (Waker).
 const Lead = 150 * time.Millisecond
 
 // TransientBackoff is the wait after a failure that was not the merchant's
@@ -44,7 +44,7 @@ const TransientBackoff = time.Second
 // due time. asynq keeps that set in whole seconds and moves a task once its
 // second has begun, so rounding down would hand the task over up to a
 // second early, to hold a worker while it waits. Rounded up, asynq never
-// runs it early, and a queue.Waker brings it forward to its exact time (or,
+// runs it early, and a Waker brings it forward to its exact time (or,
 // without one, it runs up to a second late). now is the clock.
 func RetryDelay(now func() time.Time) asynq.RetryDelayFunc {
 	return func(_ int, err error, _ *asynq.Task) time.Duration {

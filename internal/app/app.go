@@ -52,7 +52,7 @@ type App struct {
 	client   *asynq.Client
 	inspect  *asynq.Inspector
 	server   *asynq.Server
-	waker    *queue.Waker
+	waker    *scheduler.Waker
 	handler  http.Handler
 	registry *prometheus.Registry
 	metrics  *metrics.Metrics
@@ -91,7 +91,7 @@ func New(cfg config.Config, roles Roles, log *slog.Logger) (*App, error) {
 	if roles.Worker {
 		// A woken task reaches a worker within 1.5 poll intervals when the
 		// workers are idle (asynq polls every half to one and a half).
-		a.waker = queue.NewWaker(a.inspect, 2*cfg.Worker.PollInterval)
+		a.waker = scheduler.NewWaker(a.inspect, queue.Name, 2*cfg.Worker.PollInterval)
 		a.server = asynq.NewServerFromRedisClient(conn.Client, asynq.Config{
 			Concurrency:              cfg.Worker.Concurrency,
 			Queues:                   map[string]int{queue.Name: 1},

@@ -1,4 +1,4 @@
-package queue_test
+package scheduler_test
 
 import (
 	"testing"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/callbacksim/callbacksim/internal/queue"
 	"github.com/callbacksim/callbacksim/internal/redistest"
+	"github.com/callbacksim/callbacksim/scheduler"
 )
 
 // scheduleTask puts task id in asynq's scheduled set, an hour away.
@@ -47,7 +48,7 @@ func TestWaker(t *testing.T) {
 	client := asynq.NewClientFromRedisClient(rdb)
 	insp := asynq.NewInspectorFromRedisClient(rdb)
 	const lead = 20 * time.Millisecond
-	w := queue.NewWaker(insp, lead)
+	w := scheduler.NewWaker(insp, queue.Name, lead)
 	defer w.Stop()
 
 	t.Run("runs the task lead before it is due, not earlier", func(t *testing.T) {
@@ -87,7 +88,7 @@ func TestWaker(t *testing.T) {
 
 	t.Run("stop cancels waiting wake-ups", func(t *testing.T) {
 		scheduleTask(t, client, "t3")
-		w2 := queue.NewWaker(insp, lead)
+		w2 := scheduler.NewWaker(insp, queue.Name, lead)
 		w2.Wake("t3", time.Now().Add(100*time.Millisecond))
 		w2.Stop()
 		w2.Wake("t3", time.Now()) // ignored after Stop

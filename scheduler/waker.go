@@ -1,4 +1,4 @@
-package queue
+package scheduler
 
 import (
 	"errors"
@@ -17,9 +17,13 @@ import (
 // pending list Lead before it is due; should this process die, asynq still
 // runs it, at most a second late.
 //
+// The Waker moves tasks through a TaskRunner (asynq's Inspector), so the
+// scheduler knows nothing of the queue package that enqueues them.
+//
 // The zero value is not usable: call NewWaker.
 type Waker struct {
-	runner Runner
+	runner TaskRunner
+	queue  string
 	lead   time.Duration
 
 	mu     sync.Mutex
@@ -35,17 +39,26 @@ type wake struct{ timer *time.Timer }
 // its handler returns.
 const wakeTries = 6
 
-// NewWaker returns a Waker that runs tasks through runner, lead before they
-// are due: the time a pending task takes to reach a worker (up to one and a
-// half worker.poll_interval when the workers are idle).
-func NewWaker(runner Runner, lead time.Duration) *Waker {
-	return &Waker{runner: runner, lead: lead, wakes: map[string]*wake{}}
+// TaskRunner moves a task that waits in an asynq queue's scheduled or retry
+// set to its pending list: the part of asynq's Inspector a Waker uses.
+type TaskRunner interface {
+	RunTask(queue, id string) error
+}
+
+var _ TaskRunner = (*asynq.Inspector)(nil)
+
+// NewWaker returns a Waker that runs the tasks of the named asynq queue
+// through runner, lead before they are due: the time a pending task takes
+// to reach a worker (up to one and a half worker.poll_interval when the
+// workers are idle).
+func NewWaker(runner TaskRunner, queue string, lead time.Duration) *Waker {
+	return &Waker{runner: runner, queue: queue, lead: lead, wakes: map[string]*wake{}}
 }
 
 // Lead is how long before its due time a task is woken.
 func (w *Waker) Lead() time.Duration { return w.lead }
 
-// Wake makes task id of the callbacks queue run at at (minus the lead). A
+// Wake makes task id run at at (minus the lead). A
 // later Wake of the same task replaces the earlier one.
 func (w *Waker) Wake(id string, at time.Time) {
 	w.mu.Lock()
@@ -67,7 +80,7 @@ func (w *Waker) Wake(id string, at time.Time) {
 func (w *Waker) fire(id string, wk *wake) {
 	backoff := time.Millisecond
 	for try := range wakeTries {
-		err := w.runner.RunTask(Name, id)
+		err := w.runner.RunTask(w.queue, id)
 		if err == nil || errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) || try == wakeTries-1 {
 			break
 		}
