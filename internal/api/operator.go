@@ -72,7 +72,8 @@ func (o *Operator) auth(h func(http.ResponseWriter, *http.Request) error) http.H
 				return
 			}
 		}
-		if !o.limit.Check(w, "admin") {
+		if err := httpapi.Throttle(w, o.limit, "admin"); err != nil {
+			httpapi.WriteError(w, err)
 			return
 		}
 		httpapi.HandlerFunc(h).ServeHTTP(w, r)

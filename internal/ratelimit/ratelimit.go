@@ -1,21 +1,17 @@
 // Package ratelimit bounds how many requests each credential may make: a
 // token bucket per credential (golang.org/x/time/rate), refilled at
-// ratelimit.per_second up to ratelimit.burst. A request over the limit is
-// answered 429 with a JSON error and Retry-After.
+// ratelimit.per_second up to ratelimit.burst. It only counts; how a request
+// over the limit is answered is the HTTP layer's business (httpapi.Throttle).
 package ratelimit
 
 import (
-	"fmt"
 	"math"
-	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
 
 	"github.com/callbacksim/callbacksim/config"
-	"github.com/callbacksim/callbacksim/internal/httpapi"
 )
 
 // Limiter holds one token bucket per credential. A nil *Limiter allows
@@ -68,26 +64,5 @@ func (l *Limiter) Allow(key string) (bool, time.Duration) {
 	return true, 0
 }
 
-// Deny is Allow for an HTTP handler that answers in its own shape: over
-// the limit, it sets Retry-After on w (whole seconds, at least 1) and
-// returns true and the message a 429 answer should carry.
-func (l *Limiter) Deny(w http.ResponseWriter, key string) (bool, string) {
-	ok, wait := l.Allow(key)
-	if ok {
-		return false, ""
-	}
-	secs := max(int(math.Ceil(wait.Seconds())), 1)
-	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	return true, fmt.Sprintf("rate limit exceeded: %s requests per second per credential (ratelimit.per_second); retry after %ds",
-		strconv.FormatFloat(float64(l.limit), 'f', -1, 64), secs)
-}
-
-// Check is Deny answering callbacksim's own shape: over the limit, it
-// answers 429 with Retry-After and a JSON error, and returns false.
-func (l *Limiter) Check(w http.ResponseWriter, key string) bool {
-	denied, msg := l.Deny(w, key)
-	if denied {
-		httpapi.WriteError(w, &httpapi.Error{Status: http.StatusTooManyRequests, Message: msg})
-	}
-	return !denied
-}
+// PerSecond is the sustained rate allowed per credential.
+func (l *Limiter) PerSecond() float64 { return float64(l.limit) }

@@ -134,8 +134,8 @@ func (g *Gateway) simulate(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return &httpapi.Error{Status: http.StatusUnauthorized, Field: "service", Message: "missing or unknown service"}
 	}
-	if denied, msg := g.limit.Deny(w, "centili:"+m.ID); denied {
-		return &httpapi.Error{Status: http.StatusTooManyRequests, Message: msg}
+	if err := httpapi.Throttle(w, g.limit, "centili:"+m.ID); err != nil {
+		return err
 	}
 	if err := req.validate(); err != nil {
 		return err

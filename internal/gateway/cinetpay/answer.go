@@ -205,8 +205,8 @@ func jsonFields(body []byte) (map[string]string, error) {
 // throttle answers, in CinetPay's shape, a merchant over its rate limit
 // (ratelimit.per_second), with Retry-After.
 func (g *Gateway) throttle(w http.ResponseWriter, m config.Merchant) *apiError {
-	if denied, msg := g.limit.Deny(w, "cinetpay:"+m.ID); denied {
-		return &apiError{http.StatusTooManyRequests, CodeTooManyRequests, msg}
+	if err := httpapi.Throttle(w, g.limit, "cinetpay:"+m.ID); err != nil {
+		return &apiError{err.Status, CodeTooManyRequests, err.Message}
 	}
 	return nil
 }

@@ -99,8 +99,8 @@ func (g *Gateway) simulate(w http.ResponseWriter, r *http.Request) error {
 	if string(req.SiteID) != m.CinetPay.SiteID {
 		return &httpapi.Error{Status: http.StatusUnauthorized, Field: "site_id", Message: "site_id does not belong to this apikey"}
 	}
-	if denied, msg := g.limit.Deny(w, "cinetpay:"+m.ID); denied {
-		return &httpapi.Error{Status: http.StatusTooManyRequests, Message: msg}
+	if err := httpapi.Throttle(w, g.limit, "cinetpay:"+m.ID); err != nil {
+		return err
 	}
 	if req.TransactionID == "" && req.Token == "" {
 		return httpapi.BadField("transaction_id", "is required (or token, the payment_token)")

@@ -97,7 +97,8 @@ func (g *Gateway) auth(h handler) http.HandlerFunc {
 			httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, "missing or invalid bearer token"))
 			return
 		}
-		if !g.limit.Check(w, "qris:"+found.ID) {
+		if err := httpapi.Throttle(w, g.limit, "qris:"+found.ID); err != nil {
+			httpapi.WriteError(w, err)
 			return
 		}
 		if err := h(w, r, found); err != nil {
