@@ -16,15 +16,19 @@ import (
 	"github.com/callbacksim/callbacksim/internal/store"
 )
 
-// Error kinds recorded in an attempt's error field when no answer came.
+// Cause names why no answer came; an attempt's error field starts with it
+// ("timeout: ...").
+type Cause string
+
+// Causes of a failed exchange.
 const (
-	KindTimeout = "timeout"
-	KindRefused = "refused"
-	KindReset   = "reset"
-	KindDNS     = "dns"
-	KindTLS     = "tls"
-	KindBlocked = "blocked"
-	KindNetwork = "network"
+	CauseTimeout Cause = "timeout"
+	CauseRefused Cause = "refused"
+	CauseReset   Cause = "reset"
+	CauseDNS     Cause = "dns"
+	CauseTLS     Cause = "tls"
+	CauseBlocked Cause = "blocked"
+	CauseNetwork Cause = "network"
 )
 
 // Verdict is what one attempt's answer means.
@@ -32,8 +36,8 @@ type Verdict struct {
 	// Outcome is delivered, rejected or retry. The caller turns retry into
 	// failed when no retry is left.
 	Outcome store.Outcome
-	// Kind is the error kind when no answer came (KindTimeout, ...), else "".
-	Kind string
+	// Cause is why no answer came (CauseTimeout, ...), else "".
+	Cause Cause
 	// CodeClass is the metric label: 2xx..5xx, timeout or network.
 	CodeClass string
 }
@@ -49,12 +53,12 @@ type Classifier struct {
 // and transport error err means. It is the one place that does.
 func (c Classifier) Classify(code int, err error) Verdict {
 	if err != nil {
-		kind := ErrorKind(err)
-		v := Verdict{Outcome: store.OutcomeRetry, Kind: kind, CodeClass: "network"}
-		switch kind {
-		case KindTimeout:
+		cause := CauseOf(err)
+		v := Verdict{Outcome: store.OutcomeRetry, Cause: cause, CodeClass: "network"}
+		switch cause {
+		case CauseTimeout:
 			v.CodeClass = "timeout"
-		case KindBlocked:
+		case CauseBlocked:
 			v.Outcome = store.OutcomeFailed // never retried: the target is forbidden
 		}
 		return v
@@ -76,10 +80,10 @@ func codeClass(code int) string {
 	return strconv.Itoa(code/100) + "xx"
 }
 
-// ErrorKind names the cause of a failed exchange: a timeout, a refused or
+// CauseOf names the cause of a failed exchange: a timeout, a refused or
 // reset connection, a name that does not resolve, a TLS failure, a
 // destination the egress policy forbids, or another network error.
-func ErrorKind(err error) string {
+func CauseOf(err error) Cause {
 	var (
 		dnsErr  *net.DNSError
 		netErr  net.Error
@@ -91,20 +95,20 @@ func ErrorKind(err error) string {
 	)
 	switch {
 	case errors.Is(err, egress.ErrBlocked):
-		return KindBlocked
+		return CauseBlocked
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
 		errors.As(err, &netErr) && netErr.Timeout():
-		return KindTimeout
+		return CauseTimeout
 	case errors.As(err, &dnsErr):
-		return KindDNS
+		return CauseDNS
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return KindRefused
+		return CauseRefused
 	case errors.As(err, &certErr), errors.As(err, &uaErr), errors.As(err, &hostErr),
 		errors.As(err, &invErr), errors.As(err, &recErr):
-		return KindTLS
+		return CauseTLS
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return KindReset
+		return CauseReset
 	}
-	return KindNetwork
+	return CauseNetwork
 }

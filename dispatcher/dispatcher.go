@@ -42,7 +42,7 @@ type Providers interface {
 // Store is the part of the callback store the dispatcher uses.
 type Store interface {
 	Load(ctx context.Context, id string) (*store.Callback, error)
-	Record(ctx context.Context, cb *store.Callback, a store.Attempt, to store.Status, next *time.Time) error
+	Record(ctx context.Context, cb *store.Callback, u store.Update) error
 }
 
 var _ Store = (*store.Store)(nil)
@@ -65,12 +65,7 @@ type Dispatcher struct {
 	now       func() time.Time
 	waker     Waker
 	hosts     *HostLimiter
-	// hold bounds how long an automatic task that arrives before its due
-	// time waits in its worker; an earlier one goes back to the queue, to be
-	// woken at its time. Duplicates, which cannot go back, wait up to
-	// maxWait.
-	hold    time.Duration
-	maxWait time.Duration
+	timing    scheduler.Timing
 }
 
 var _ asynq.Handler = (*Dispatcher)(nil)
@@ -86,10 +81,11 @@ type Options struct {
 	// Waker wakes retries and early tasks at their due time; nil leaves them
 	// to asynq (up to a second late).
 	Waker Waker
-	// Hold is how long an automatic task that comes before its due time may
-	// wait in its worker (at least the waker's lead); zero means
-	// DefaultHold.
-	Hold time.Duration
+	// Timing bounds how long a task that comes before its due time waits
+	// in its worker (Hold for an automatic one, DuplicateWait for a
+	// duplicate); the zero value sends every early automatic task back to
+	// the queue.
+	Timing scheduler.Timing
 	// Hosts bounds the attempts in flight per merchant host; nil: no bound.
 	// An automatic attempt to a saturated host goes back to the queue for a
 	// while, without using up a retry; manual and duplicate ones, which
@@ -97,22 +93,15 @@ type Options struct {
 	Hosts *HostLimiter
 }
 
-// DefaultHold is Options.Hold's default.
-const DefaultHold = 50 * time.Millisecond
-
 // New returns a Dispatcher.
 func New(o Options) *Dispatcher {
 	now := o.Now
 	if now == nil {
 		now = time.Now
 	}
-	hold := o.Hold
-	if hold <= 0 {
-		hold = DefaultHold
-	}
 	return &Dispatcher{
 		store: o.Store, providers: o.Providers, sender: o.Sender, metrics: o.Metrics,
-		log: o.Log, now: now, waker: o.Waker, hosts: o.Hosts, hold: hold, maxWait: 2*time.Second + scheduler.Lead,
+		log: o.Log, now: now, waker: o.Waker, hosts: o.Hosts, timing: o.Timing,
 	}
 }
 
@@ -137,23 +126,24 @@ func (d *Dispatcher) process(ctx context.Context, t *asynq.Task) error {
 	})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return fmt.Errorf("dispatcher: callback %s expired or unknown: %w", task.ID, asynq.SkipRetry)
+		return fmt.Errorf("dispatcher: callback %s expired or unknown: %w: %w", task.ID, err, asynq.SkipRetry)
 	case err != nil:
 		return err // Redis unreachable: asynq tries again soon; no retry is used up
 	}
-	switch {
-	case task.Duplicate:
-		if err := d.waitUntil(ctx, time.Unix(0, task.Due), d.maxWait); err != nil {
-			return err
-		}
-	case !task.Manual:
+	switch task.Kind {
+	case store.Automatic:
 		if cb.Status.Final() {
 			return nil // settled meanwhile by a manual resend
 		}
 		if cb.NextAttemptAt != nil {
-			if err := d.waitUntil(ctx, *cb.NextAttemptAt, d.hold); err != nil {
+			if err := d.waitUntil(ctx, *cb.NextAttemptAt, d.timing.Hold); err != nil {
 				return err
 			}
+		}
+	case store.Manual: // at once
+	case store.Duplicate:
+		if err := d.waitUntil(ctx, time.Unix(0, task.Due), d.timing.DuplicateWait); err != nil {
+			return err
 		}
 	}
 	policy, ok := d.providers.Policy(cb.Provider)
@@ -162,7 +152,7 @@ func (d *Dispatcher) process(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("dispatcher: callback %s (%s, merchant %s): %w: %w",
 			cb.ID, cb.Provider, cb.MerchantID, ErrUnknownProvider, asynq.SkipRetry)
 	}
-	if d.hosts != nil && !task.Manual && !task.Duplicate {
+	if d.hosts != nil && task.Kind == store.Automatic {
 		release, retryIn, err := d.hosts.Acquire(ctx, cb.URL, policy.Timeout)
 		if err != nil {
 			return err
@@ -175,13 +165,13 @@ func (d *Dispatcher) process(ctx context.Context, t *asynq.Task) error {
 		}
 		defer release()
 	}
-	return d.attempt(ctx, cb, task, policy, renderer)
+	return d.attempt(ctx, cb, task.Kind, policy, renderer)
 }
 
 // waitUntil holds an attempt until its due time, if that is at most limit
 // away: the waker hands a task over a little early, and asynq up to a
-// second early (a held first attempt, see scheduler.Lead). A task earlier
-// than that goes back to the queue: a *scheduler.DueError.
+// second early (a held first attempt, see scheduler.Timing). A task
+// earlier than that goes back to the queue: a *scheduler.DueError.
 func (d *Dispatcher) waitUntil(ctx context.Context, due time.Time, limit time.Duration) error {
 	wait := due.Sub(d.now())
 	if wait <= 0 {
@@ -201,67 +191,45 @@ func (d *Dispatcher) waitUntil(ctx context.Context, due time.Time, limit time.Du
 }
 
 // attempt sends one attempt, records it and tells asynq what follows.
-func (d *Dispatcher) attempt(ctx context.Context, cb *store.Callback, task queue.Task, policy Policy, r payloads.Renderer) error {
+func (d *Dispatcher) attempt(ctx context.Context, cb *store.Callback, kind store.Kind, policy Policy, r payloads.Renderer) error {
 	start := d.now()
-	automatic := !task.Manual && !task.Duplicate
-	if automatic && cb.Tries > 0 && cb.NextAttemptAt != nil {
+	if kind == store.Automatic && cb.Tries > 0 && cb.NextAttemptAt != nil {
 		d.metrics.RetryLateness.WithLabelValues(cb.Provider).Observe(start.Sub(*cb.NextAttemptAt).Seconds())
 	}
 	reqs, err := r.Render(payloads.Notification{ID: cb.ID, URL: cb.URL, Payload: cb.Payload, At: start})
 	if err != nil {
 		return fmt.Errorf("dispatcher: render %s: %w: %w", cb.ID, err, asynq.SkipRetry)
 	}
-	res := d.sender.Send(ctx, reqs, policy.Timeout)
+	res := d.sender.deliver(ctx, reqs, policy.Timeout)
 	end := d.now()
-	verdict := policy.Classifier.Classify(res.Code(), res.Err())
-
-	outcome := verdict.Outcome
-	var next *time.Time
-	switch {
-	case outcome != store.OutcomeRetry:
-	case !automatic:
-		outcome = store.OutcomeFailed
-	default:
-		if delay, ok := policy.Retry.Delay(cb.Tries + 1); ok {
-			at := end.Add(delay)
-			next = &at
-		} else {
-			outcome = store.OutcomeFailed
-		}
-	}
-	a := res.Attempt(start, end.Sub(start), outcome, verdict.Kind)
-	a.Manual, a.Duplicate = task.Manual, task.Duplicate
-	if outcome != store.OutcomeDelivered {
-		a.Hint = hintOf(a, res.Code(), verdict.Kind)
+	verdict := policy.Classifier.Classify(res.code(), res.err())
+	a := res.attempt(start, end.Sub(start), verdict.Cause)
+	a.Kind = kind
+	dec := decide(attemptEnd{
+		verdict: verdict, kind: kind, from: cb.Status, tries: cb.Tries, end: end,
+		summary: fmt.Sprintf("callback %s: %s", cb.ID, res.summary()),
+	}, policy.Retry)
+	a.Outcome = dec.outcome
+	if a.Outcome != store.OutcomeDelivered {
+		a.Hint = hintOf(a, res.code(), verdict.Cause)
 	}
 	from := cb.Status
-	to := store.Transition(from, task.Manual, outcome)
-	if task.Duplicate {
-		to = from
-	}
-	if err := d.whileRedisDown(ctx, func() error { return d.store.Record(ctx, cb, a, to, next) }); err != nil {
+	if err := d.whileRedisDown(ctx, func() error { return d.store.Record(ctx, cb, dec.update(a, from)) }); err != nil {
 		// The attempt went out but is not recorded: asynq runs it again,
 		// and the merchant may see it twice (at-least-once).
 		return err
 	}
 	d.observe(cb, a, verdict, end, from)
-
-	switch {
-	case outcome == store.OutcomeDelivered, task.Duplicate:
-		return nil
-	case outcome == store.OutcomeRetry:
-		return &scheduler.DueError{At: *next, Err: errors.New(attemptSummary(a))}
-	}
-	return fmt.Errorf("dispatcher: callback %s %s: %s: %w", cb.ID, outcome, attemptSummary(a), asynq.SkipRetry)
+	return dec.err
 }
 
 // hintOf is the troubleshooting hint of a failed attempt.
-func hintOf(a store.Attempt, code int, kind string) string {
+func hintOf(a store.Attempt, code int, cause Cause) string {
 	var h http.Header
 	if a.Response != nil {
 		h = a.Response.Headers
 	}
-	return Hint(code, kind, h, a.Request.URL)
+	return hint(code, cause, h, a.Request.URL)
 }
 
 // wake asks the waker to run the task of ctx again when err, a
@@ -276,18 +244,11 @@ func (d *Dispatcher) wake(ctx context.Context, err error) {
 	}
 }
 
-func attemptSummary(a store.Attempt) string {
-	if a.Response != nil {
-		return fmt.Sprintf("attempt %s answered %d", a.Outcome, a.Response.Status)
-	}
-	return fmt.Sprintf("attempt %s: %s", a.Outcome, a.Error)
-}
-
 // observe counts an attempt recorded on cb, which was in status from.
 func (d *Dispatcher) observe(cb *store.Callback, a store.Attempt, v Verdict, end time.Time, from store.Status) {
 	d.metrics.Attempts.WithLabelValues(cb.Provider, string(a.Outcome), v.CodeClass).Inc()
 	d.metrics.AttemptDuration.WithLabelValues(cb.Provider).Observe(a.DurationMS / 1000)
-	d.log.Debug("attempt", "callback", cb.ID, "provider", cb.Provider, "manual", a.Manual,
+	d.log.Debug("attempt", "callback", cb.ID, "provider", cb.Provider, "kind", a.Kind,
 		"outcome", a.Outcome, "code_class", v.CodeClass, "error", a.Error, "duration_ms", a.DurationMS)
 	to := cb.Status
 	if to == from || !to.Final() {
@@ -336,6 +297,9 @@ func (d *Dispatcher) whileRedisDown(ctx context.Context, op func() error) error 
 // that failed and will be retried does; a task that came early, or met an
 // unreachable Redis, does not.
 func IsFailure(err error) bool {
+	if err == nil {
+		return false
+	}
 	var due *scheduler.DueError
 	if errors.As(err, &due) {
 		return due.Err != nil

@@ -1,4 +1,4 @@
-package dispatcher_test
+package dispatcher
 
 import (
 	"context"
@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callbacksim/callbacksim/dispatcher"
 	"github.com/callbacksim/callbacksim/internal/egress"
 	"github.com/callbacksim/callbacksim/internal/hostile"
 	"github.com/callbacksim/callbacksim/internal/store"
@@ -75,7 +74,7 @@ func hostOf(rawURL string) string {
 	return u.Host
 }
 
-func TestErrorKind(t *testing.T) {
+func TestCauseOf(t *testing.T) {
 	real := realErrors(t)
 	wrap := func(err error) error {
 		return &url.Error{Op: "Post", URL: "http://m.example/cb?token=secret", Err: err}
@@ -83,32 +82,32 @@ func TestErrorKind(t *testing.T) {
 	tests := []struct {
 		name string
 		err  error
-		want string
+		want Cause
 	}{
-		{"real refused connection", real["refused"], dispatcher.KindRefused},
-		{"real refused connection in a url.Error", wrap(real["refused"]), dispatcher.KindRefused},
-		{"real connection reset", real["reset"], dispatcher.KindReset},
-		{"real read deadline", real["read deadline"], dispatcher.KindTimeout},
-		{"real unresolvable name", wrap(real["dns"]), dispatcher.KindDNS},
-		{"real untrusted certificate", wrap(real["untrusted certificate"]), dispatcher.KindTLS},
-		{"real TLS to a plain server", wrap(real["TLS to a plain HTTP server"]), dispatcher.KindTLS},
-		{"real egress refusal", wrap(real["blocked"]), dispatcher.KindBlocked},
-		{"context deadline", wrap(context.DeadlineExceeded), dispatcher.KindTimeout},
-		{"os deadline", wrap(os.ErrDeadlineExceeded), dispatcher.KindTimeout},
-		{"wrong host name in the certificate", wrap(x509.HostnameError{Host: "shop.example"}), dispatcher.KindTLS},
-		{"expired certificate", wrap(x509.CertificateInvalidError{Reason: x509.Expired}), dispatcher.KindTLS},
-		{"unknown authority", wrap(x509.UnknownAuthorityError{}), dispatcher.KindTLS},
-		{"broken pipe", wrap(&net.OpError{Op: "write", Err: os.NewSyscallError("write", syscall.EPIPE)}), dispatcher.KindReset},
-		{"closed before an answer", wrap(io.EOF), dispatcher.KindReset},
-		{"answer cut short", wrap(io.ErrUnexpectedEOF), dispatcher.KindReset},
-		{"egress wins over a timeout around it", wrap(fmt.Errorf("%w: %w", context.DeadlineExceeded, egress.ErrBlocked)), dispatcher.KindBlocked},
-		{"malformed answer", wrap(errors.New(`net/http: HTTP/1.x transport connection broken: malformed HTTP response "SSH-2.0"`)), dispatcher.KindNetwork},
-		{"anything else", errors.New("something odd"), dispatcher.KindNetwork},
+		{"real refused connection", real["refused"], CauseRefused},
+		{"real refused connection in a url.Error", wrap(real["refused"]), CauseRefused},
+		{"real connection reset", real["reset"], CauseReset},
+		{"real read deadline", real["read deadline"], CauseTimeout},
+		{"real unresolvable name", wrap(real["dns"]), CauseDNS},
+		{"real untrusted certificate", wrap(real["untrusted certificate"]), CauseTLS},
+		{"real TLS to a plain server", wrap(real["TLS to a plain HTTP server"]), CauseTLS},
+		{"real egress refusal", wrap(real["blocked"]), CauseBlocked},
+		{"context deadline", wrap(context.DeadlineExceeded), CauseTimeout},
+		{"os deadline", wrap(os.ErrDeadlineExceeded), CauseTimeout},
+		{"wrong host name in the certificate", wrap(x509.HostnameError{Host: "shop.example"}), CauseTLS},
+		{"expired certificate", wrap(x509.CertificateInvalidError{Reason: x509.Expired}), CauseTLS},
+		{"unknown authority", wrap(x509.UnknownAuthorityError{}), CauseTLS},
+		{"broken pipe", wrap(&net.OpError{Op: "write", Err: os.NewSyscallError("write", syscall.EPIPE)}), CauseReset},
+		{"closed before an answer", wrap(io.EOF), CauseReset},
+		{"answer cut short", wrap(io.ErrUnexpectedEOF), CauseReset},
+		{"egress wins over a timeout around it", wrap(fmt.Errorf("%w: %w", context.DeadlineExceeded, egress.ErrBlocked)), CauseBlocked},
+		{"malformed answer", wrap(errors.New(`net/http: HTTP/1.x transport connection broken: malformed HTTP response "SSH-2.0"`)), CauseNetwork},
+		{"anything else", errors.New("something odd"), CauseNetwork},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := dispatcher.ErrorKind(tt.err); got != tt.want {
-				t.Errorf("ErrorKind(%v) = %q, want %q", tt.err, got, tt.want)
+			if got := CauseOf(tt.err); got != tt.want {
+				t.Errorf("CauseOf(%v) = %q, want %q", tt.err, got, tt.want)
 			}
 		})
 	}
@@ -117,7 +116,7 @@ func TestErrorKind(t *testing.T) {
 // TestClassifyEveryStatusClass runs one code of every class through a
 // classifier with success and stop codes in unusual classes.
 func TestClassifyEveryStatusClass(t *testing.T) {
-	c := dispatcher.Classifier{SuccessCodes: []int{200, 202, 304}, StopCodes: []int{406, 501}}
+	c := Classifier{SuccessCodes: []int{200, 202, 304}, StopCodes: []int{406, 501}}
 	tests := []struct {
 		code  int
 		want  store.Outcome
@@ -138,23 +137,23 @@ func TestClassifyEveryStatusClass(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got := c.Classify(tt.code, nil)
-		want := dispatcher.Verdict{Outcome: tt.want, CodeClass: tt.class}
+		want := Verdict{Outcome: tt.want, CodeClass: tt.class}
 		if got != want {
 			t.Errorf("Classify(%d) = %+v, want %+v", tt.code, got, want)
 		}
 	}
-	for kind, want := range map[string]dispatcher.Verdict{
-		dispatcher.KindTimeout: {Outcome: store.OutcomeRetry, Kind: dispatcher.KindTimeout, CodeClass: "timeout"},
-		dispatcher.KindBlocked: {Outcome: store.OutcomeFailed, Kind: dispatcher.KindBlocked, CodeClass: "network"},
-		dispatcher.KindReset:   {Outcome: store.OutcomeRetry, Kind: dispatcher.KindReset, CodeClass: "network"},
+	for cause, want := range map[Cause]Verdict{
+		CauseTimeout: {Outcome: store.OutcomeRetry, Cause: CauseTimeout, CodeClass: "timeout"},
+		CauseBlocked: {Outcome: store.OutcomeFailed, Cause: CauseBlocked, CodeClass: "network"},
+		CauseReset:   {Outcome: store.OutcomeRetry, Cause: CauseReset, CodeClass: "network"},
 	} {
 		var err error
-		switch kind {
-		case dispatcher.KindTimeout:
+		switch cause {
+		case CauseTimeout:
 			err = context.DeadlineExceeded
-		case dispatcher.KindBlocked:
+		case CauseBlocked:
 			err = egress.ErrBlocked
-		case dispatcher.KindReset:
+		case CauseReset:
 			err = io.EOF
 		}
 		// A transport error decides, whatever status came with it.

@@ -6,17 +6,17 @@ import (
 	"net/url"
 )
 
-// Hint returns a short troubleshooting hint for a failed attempt whose cause
+// hint returns a short troubleshooting hint for a failed attempt whose cause
 // is recognisable, as CinetPay's own troubleshooting table gives them, or ""
 // when it is not. code is the HTTP status of the answer (0 when none came),
-// kind the error kind when no answer came (KindTimeout, ...), header the
+// cause why no answer came (CauseTimeout, ...), header the
 // answer's headers (nil when none came) and requestURL the URL the attempt
 // was sent to, against which a relative Location is resolved.
 //
-// Hint is pure: it reads nothing but its arguments.
-func Hint(code int, kind string, header http.Header, requestURL string) string {
+// hint is pure: it reads nothing but its arguments.
+func hint(code int, cause Cause, header http.Header, requestURL string) string {
 	if code == 0 {
-		return kindHint(kind)
+		return causeHint(cause)
 	}
 	if code >= 300 && code < 400 {
 		return redirectHint(code, header.Get("Location"), requestURL)
@@ -48,19 +48,19 @@ func Hint(code int, kind string, header http.Header, requestURL string) string {
 	return ""
 }
 
-func kindHint(kind string) string {
-	switch kind {
-	case KindRefused:
+func causeHint(cause Cause) string {
+	switch cause {
+	case CauseRefused:
 		return "connection refused: nothing listens at that host and port, or it is not reachable from the simulator (localhost inside a container is the container itself)"
-	case KindTimeout:
+	case CauseTimeout:
 		return "timeout: no complete answer within the provider's timeout; answer at once and do slow work after answering"
-	case KindTLS:
+	case CauseTLS:
 		return "TLS error: the certificate is not valid for this host, expired, or not signed by a trusted authority; fix the certificate or use http for local tests"
-	case KindDNS:
+	case CauseDNS:
 		return "DNS error: the host name does not resolve from the simulator; check its spelling, or use an address the simulator can reach"
-	case KindReset:
+	case CauseReset:
 		return "connection reset: the server closed the connection without a complete answer; is a proxy or your app crashing on this request?"
-	case KindBlocked:
+	case CauseBlocked:
 		return "blocked: the egress policy forbids this address (metadata, link-local, in egress.deny_cidrs, or private with egress.allow_private off and outside egress.allow_cidrs)"
 	}
 	return ""

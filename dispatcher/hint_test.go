@@ -12,7 +12,7 @@ func TestHint(t *testing.T) {
 	tests := []struct {
 		name   string
 		code   int
-		kind   string
+		cause  Cause
 		header http.Header
 		want   []string // substrings the hint must hold; nil: no hint
 	}{
@@ -32,29 +32,29 @@ func TestHint(t *testing.T) {
 		{"308 scheme change", 308, "", loc("https://shop.example/api/payment-callback"),
 			[]string{"308", "https://shop.example/api/payment-callback"}},
 		{"307 without Location", 307, "", nil, []string{"307", "without a Location"}},
-		{"refused", 0, KindRefused, nil, []string{"nothing listens", "not reachable from the simulator"}},
-		{"timeout", 0, KindTimeout, nil, []string{"timeout"}},
-		{"TLS", 0, KindTLS, nil, []string{"TLS", "certificate"}},
-		{"DNS", 0, KindDNS, nil, []string{"DNS", "does not resolve"}},
-		{"reset", 0, KindReset, nil, []string{"reset"}},
-		{"blocked by egress policy", 0, KindBlocked, nil, []string{"egress"}},
-		{"other network error: no hint", 0, KindNetwork, nil, nil},
+		{"refused", 0, CauseRefused, nil, []string{"nothing listens", "not reachable from the simulator"}},
+		{"timeout", 0, CauseTimeout, nil, []string{"timeout"}},
+		{"TLS", 0, CauseTLS, nil, []string{"TLS", "certificate"}},
+		{"DNS", 0, CauseDNS, nil, []string{"DNS", "does not resolve"}},
+		{"reset", 0, CauseReset, nil, []string{"reset"}},
+		{"blocked by egress policy", 0, CauseBlocked, nil, []string{"egress"}},
+		{"other network error: no hint", 0, CauseNetwork, nil, nil},
 		{"406 stop code: no hint", 406, "", nil, nil},
 		{"400 unknown cause: no hint", 400, "", nil, nil},
 		{"201 not a failure cause: no hint", 201, "", nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := Hint(tt.code, tt.kind, tt.header, target)
+			got := hint(tt.code, tt.cause, tt.header, target)
 			if tt.want == nil {
 				if got != "" {
-					t.Errorf("Hint(%d, %q) = %q, want no hint", tt.code, tt.kind, got)
+					t.Errorf("Hint(%d, %q) = %q, want no hint", tt.code, tt.cause, got)
 				}
 				return
 			}
 			for _, w := range tt.want {
 				if !strings.Contains(got, w) {
-					t.Errorf("Hint(%d, %q) = %q, want it to mention %q", tt.code, tt.kind, got, w)
+					t.Errorf("Hint(%d, %q) = %q, want it to mention %q", tt.code, tt.cause, got, w)
 				}
 			}
 		})

@@ -1,4 +1,4 @@
-package dispatcher_test
+package dispatcher
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callbacksim/callbacksim/dispatcher"
 	"github.com/callbacksim/callbacksim/internal/egress"
 	"github.com/callbacksim/callbacksim/internal/hostile"
 	"github.com/callbacksim/callbacksim/internal/store"
@@ -28,7 +27,7 @@ type hostileCase struct {
 	url       func() string
 	policy    egress.Policy
 	outcome   store.Outcome
-	kind      string // the attempt error's kind; "" when an answer came
+	cause     Cause  // why no answer came; "" when one came
 	errPart   string // part of the attempt's error text
 	status    int    // the recorded response status; 0 when none
 	truncated bool
@@ -48,21 +47,21 @@ func hostileCases(t *testing.T, redirectTarget *hostile.Server) []hostileCase {
 	refused := hostile.Refused(t)
 	fixed := func(u string) func() string { return func() string { return u } }
 	return []hostileCase{
-		{name: "never answers", url: fixed(silent.URL), policy: open, outcome: store.OutcomeRetry, kind: dispatcher.KindTimeout, errPart: "within the timeout"},
-		{name: "resets the connection", url: fixed(reset.URL), policy: open, outcome: store.OutcomeRetry, kind: dispatcher.KindReset},
-		{name: "trickles its body past the timeout", url: fixed(trickle.URL), policy: open, outcome: store.OutcomeRetry, kind: dispatcher.KindTimeout, status: 200},
-		{name: "trickles its headers past the timeout", url: fixed(trickleHead.URL), policy: open, outcome: store.OutcomeRetry, kind: dispatcher.KindTimeout},
+		{name: "never answers", url: fixed(silent.URL), policy: open, outcome: store.OutcomeRetry, cause: CauseTimeout, errPart: "within the timeout"},
+		{name: "resets the connection", url: fixed(reset.URL), policy: open, outcome: store.OutcomeRetry, cause: CauseReset},
+		{name: "trickles its body past the timeout", url: fixed(trickle.URL), policy: open, outcome: store.OutcomeRetry, cause: CauseTimeout, status: 200},
+		{name: "trickles its headers past the timeout", url: fixed(trickleHead.URL), policy: open, outcome: store.OutcomeRetry, cause: CauseTimeout},
 		{name: "answers 10 MB", url: fixed(huge.URL), policy: open, outcome: store.OutcomeDelivered, status: 200, truncated: true},
 		{name: "redirects", url: fixed(redirect.URL), policy: open, outcome: store.OutcomeRetry, status: http.StatusFound},
-		{name: "speaks broken HTTP", url: fixed(garbage.URL), policy: open, outcome: store.OutcomeRetry, kind: dispatcher.KindNetwork, errPart: "malformed HTTP"},
-		{name: "cuts its body short", url: fixed(short.URL), policy: open, outcome: store.OutcomeRetry, kind: dispatcher.KindReset, status: 200},
-		{name: "presents an untrusted certificate", url: fixed(badTLS.URL), policy: open, outcome: store.OutcomeRetry, kind: dispatcher.KindTLS, errPart: "certificate"},
-		{name: "refuses the connection", url: fixed(refused), policy: open, outcome: store.OutcomeRetry, kind: dispatcher.KindRefused},
-		{name: "has a name that does not resolve", url: fixed(hostile.Unresolvable), policy: open, outcome: store.OutcomeRetry, kind: dispatcher.KindDNS, errPart: "nonexistent.invalid"},
-		{name: "is a private address egress forbids", url: fixed(refused), policy: egress.Policy{}, outcome: store.OutcomeFailed, kind: dispatcher.KindBlocked, errPart: "egress.allow_private is false"},
+		{name: "speaks broken HTTP", url: fixed(garbage.URL), policy: open, outcome: store.OutcomeRetry, cause: CauseNetwork, errPart: "malformed HTTP"},
+		{name: "cuts its body short", url: fixed(short.URL), policy: open, outcome: store.OutcomeRetry, cause: CauseReset, status: 200},
+		{name: "presents an untrusted certificate", url: fixed(badTLS.URL), policy: open, outcome: store.OutcomeRetry, cause: CauseTLS, errPart: "certificate"},
+		{name: "refuses the connection", url: fixed(refused), policy: open, outcome: store.OutcomeRetry, cause: CauseRefused},
+		{name: "has a name that does not resolve", url: fixed(hostile.Unresolvable), policy: open, outcome: store.OutcomeRetry, cause: CauseDNS, errPart: "nonexistent.invalid"},
+		{name: "is a private address egress forbids", url: fixed(refused), policy: egress.Policy{}, outcome: store.OutcomeFailed, cause: CauseBlocked, errPart: "egress.allow_private is false"},
 		{name: "is a name that resolves to a denied address", url: func() string { return strings.Replace(refused, "127.0.0.1", "localhost", 1) },
-			policy: egress.Policy{AllowPrivate: true, DenyCIDRs: denyLoopback}, outcome: store.OutcomeFailed, kind: dispatcher.KindBlocked, errPart: "egress.deny_cidrs"},
-		{name: "is a metadata address", url: fixed("http://169.254.169.254/latest/meta-data/"), policy: open, outcome: store.OutcomeFailed, kind: dispatcher.KindBlocked, errPart: "link-local"},
+			policy: egress.Policy{AllowPrivate: true, DenyCIDRs: denyLoopback}, outcome: store.OutcomeFailed, cause: CauseBlocked, errPart: "egress.deny_cidrs"},
+		{name: "is a metadata address", url: fixed("http://169.254.169.254/latest/meta-data/"), policy: open, outcome: store.OutcomeFailed, cause: CauseBlocked, errPart: "link-local"},
 	}
 }
 
@@ -72,17 +71,17 @@ var denyLoopback = mustPrefixes("127.0.0.0/8", "::1/128")
 // checks how it is classified and what the attempt records.
 func TestHostileMerchants(t *testing.T) {
 	target := hostile.Status(t, http.StatusOK)
-	classifier := dispatcher.Classifier{SuccessCodes: []int{200}}
+	classifier := Classifier{SuccessCodes: []int{200}}
 	for _, tc := range hostileCases(t, target) {
 		t.Run(tc.name, func(t *testing.T) {
-			a, verdict := attempt(t, dispatcher.NewSender(tc.policy), classifier, tc.url())
-			if a.Outcome != tc.outcome || verdict.Kind != tc.kind {
-				t.Fatalf("outcome %s, kind %q (error %q); want %s, %q", a.Outcome, verdict.Kind, a.Error, tc.outcome, tc.kind)
+			a, verdict := attempt(t, NewSender(tc.policy), classifier, tc.url())
+			if a.Outcome != tc.outcome || verdict.Cause != tc.cause {
+				t.Fatalf("outcome %s, cause %q (error %q); want %s, %q", a.Outcome, verdict.Cause, a.Error, tc.outcome, tc.cause)
 			}
-			if tc.kind != "" && !strings.HasPrefix(a.Error, tc.kind+": ") {
-				t.Errorf("attempt error %q does not start with its kind %q", a.Error, tc.kind)
+			if tc.cause != "" && !strings.HasPrefix(a.Error, string(tc.cause)+": ") {
+				t.Errorf("attempt error %q does not start with its cause %q", a.Error, tc.cause)
 			}
-			if tc.kind == "" && a.Error != "" {
+			if tc.cause == "" && a.Error != "" {
 				t.Errorf("attempt error = %q, want none", a.Error)
 			}
 			if !strings.Contains(a.Error, tc.errPart) {
@@ -96,8 +95,8 @@ func TestHostileMerchants(t *testing.T) {
 				t.Errorf("recorded response status = %d, want %d", gotStatus, tc.status)
 			}
 			if tc.truncated {
-				if !a.Response.Truncated || len(a.Response.Body) != dispatcher.MaxKeptBody {
-					t.Errorf("recorded body: %d bytes, truncated %v; want the first %d bytes, truncated", len(a.Response.Body), a.Response.Truncated, dispatcher.MaxKeptBody)
+				if !a.Response.Truncated || len(a.Response.Body) != MaxKeptBody {
+					t.Errorf("recorded body: %d bytes, truncated %v; want the first %d bytes, truncated", len(a.Response.Body), a.Response.Truncated, MaxKeptBody)
 				}
 			}
 			if limit := float64(attemptTimeout.Milliseconds()) + 1500; a.DurationMS > limit {
@@ -118,13 +117,13 @@ func TestHostileMerchants(t *testing.T) {
 // descriptors come back to where they were.
 func TestHostileMerchantsLeakNothing(t *testing.T) {
 	cases := hostileCases(t, hostile.Status(t, http.StatusOK))
-	classifier := dispatcher.Classifier{SuccessCodes: []int{200}}
-	senders := map[egressKey]*dispatcher.Sender{}
+	classifier := Classifier{SuccessCodes: []int{200}}
+	senders := map[egressKey]*Sender{}
 	send := func() {
 		for _, tc := range cases {
 			k := egressKey{tc.policy.AllowPrivate, len(tc.policy.DenyCIDRs)}
 			if senders[k] == nil {
-				senders[k] = dispatcher.NewSender(tc.policy)
+				senders[k] = NewSender(tc.policy)
 			}
 			attempt(t, senders[k], classifier, tc.url())
 		}
@@ -184,7 +183,7 @@ func mustPrefixes(ss ...string) []netip.Prefix {
 	return out
 }
 
-func attempt(t *testing.T, s *dispatcher.Sender, c dispatcher.Classifier, url string) (store.Attempt, dispatcher.Verdict) {
+func attempt(t *testing.T, s *Sender, c Classifier, url string) (store.Attempt, Verdict) {
 	t.Helper()
 	req := payloads.Request{
 		Method: http.MethodPost, URL: url,
@@ -192,10 +191,11 @@ func attempt(t *testing.T, s *dispatcher.Sender, c dispatcher.Classifier, url st
 		Body:   []byte(`{"order_id":"ORDER-1","status":"SUCCESS"}`),
 	}
 	start := time.Now()
-	res := s.Send(context.Background(), []payloads.Request{req}, attemptTimeout)
-	v := c.Classify(res.Code(), res.Err())
-	outcome := v.Outcome
-	return res.Attempt(start, time.Since(start), outcome, v.Kind), v
+	res := s.deliver(context.Background(), []payloads.Request{req}, attemptTimeout)
+	v := c.Classify(res.code(), res.err())
+	a := res.attempt(start, time.Since(start), v.Cause)
+	a.Outcome = v.Outcome
+	return a, v
 }
 
 func openFDs(t *testing.T) int {

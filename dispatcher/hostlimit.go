@@ -15,26 +15,23 @@ import (
 // port of the callback URL), so that one endpoint that never answers holds
 // at most Limit workers for its timeout, and the others keep delivering.
 //
-// A task whose host is at its limit waits up to Wait for a slot, unless the
-// host is slow: none of its attempts came back within the last Wait (and,
-// for a host whose last attempt came back within Wait, its oldest attempt in
-// flight has run for HostSlowAfter: a process starved of CPU for a moment
-// does not make a fast host look dead). With no slot, the task goes back to
-// the queue without using up a retry: for HostBusyDelay while the host is
-// not slow, else until the oldest attempt in flight to that host reaches its
-// timeout (at least HostBusyDelay, at most MaxHostBusyDelay away), so that a
-// backlog for an endpoint that hangs does not go round the queue every
-// second; and then a random part of one more timeout (at most
-// MaxHostBusyDelay), so that the backlog does not come back all at once.
-// It did: with 1,250 callbacks waiting for a dead endpoint, the healthy
-// merchants' callbacks were held up to 300 ms at every timeout while the
-// workers sent the whole backlog back to the queue.
+// A task whose host is at its limit waits up to a short while (hostWait)
+// for a slot, unless the host is slow: none of its attempts came back
+// within that while (and, for a host whose last attempt was fast, its
+// oldest attempt in flight has run for hostSlowAfter: a process starved of
+// CPU for a moment does not make a fast host look dead). With no slot, the
+// task goes back to the queue without using up a retry: for hostBusyDelay
+// while the host is not slow, else until the oldest attempt in flight to
+// that host reaches its timeout (within [hostBusyDelay, maxHostBusyDelay]),
+// so that a backlog for an endpoint that hangs does not go round the queue
+// every second; and then a random part of one more timeout, so that the
+// backlog does not come back all at once and hold up the other merchants'
+// callbacks (BENCHMARKS.md, isolation).
 //
 // The zero value is not usable: call NewHostLimiter.
 type HostLimiter struct {
 	limit  int
 	wait   time.Duration
-	now    func() time.Time
 	spread func(n time.Duration) time.Duration // a random duration in [0, n)
 
 	mu    sync.Mutex
@@ -52,31 +49,29 @@ type hostSlots struct {
 // flight is one attempt in flight: when it started and when it times out.
 type flight struct{ start, end time.Time }
 
-// DefaultHostWait is how recently one of a host's attempts must have come
-// back for the host to count as answering.
-const DefaultHostWait = 100 * time.Millisecond
-
-// HostSlowAfter is how long a host's oldest attempt in flight must have run,
-// with nothing coming back, for the host to count as slow.
-const HostSlowAfter = time.Second
-
-// NewHostLimiter returns a limiter of limit attempts in flight per host,
-// whose tasks wait up to wait for a slot of a host whose attempts come back.
-// now is the clock (nil: time.Now).
-func NewHostLimiter(limit int, wait time.Duration, now func() time.Time) *HostLimiter {
-	if now == nil {
-		now = time.Now
-	}
-	return &HostLimiter{limit: max(limit, 1), wait: wait, now: now, spread: rand.N[time.Duration], hosts: map[string]*hostSlots{}}
-}
-
-// HostBusyDelay and MaxHostBusyDelay bound how long an attempt to a
-// saturated host waits in the queue before it tries again: until the first
-// attempt in flight to it times out (asynq rounds it up to a whole second).
+// Timing of the host limit.
 const (
-	HostBusyDelay    = time.Second
-	MaxHostBusyDelay = 30 * time.Second
+	// hostWait is how recently one of a host's attempts must have come
+	// back for the host to count as answering, and how long a task waits
+	// for a slot of such a host.
+	hostWait = 100 * time.Millisecond
+	// hostSlowAfter is how long a host's oldest attempt in flight must have
+	// run, with nothing coming back, for the host to count as slow.
+	hostSlowAfter = time.Second
+	// hostBusyDelay and maxHostBusyDelay bound how long an attempt to a
+	// saturated host waits in the queue before it tries again.
+	hostBusyDelay    = time.Second
+	maxHostBusyDelay = 30 * time.Second
 )
+
+// NewHostLimiter returns a limiter of limit attempts in flight per host.
+func NewHostLimiter(limit int) *HostLimiter { return newHostLimiter(limit, hostWait) }
+
+// newHostLimiter is NewHostLimiter with tasks that wait up to wait for a
+// slot of a host whose attempts come back.
+func newHostLimiter(limit int, wait time.Duration) *HostLimiter {
+	return &HostLimiter{limit: max(limit, 1), wait: wait, spread: rand.N[time.Duration], hosts: map[string]*hostSlots{}}
+}
 
 // Acquire takes a slot of the host of rawURL for an attempt that gives up
 // after timeout, and returns the function that gives the slot back; or,
@@ -102,7 +97,7 @@ func (l *HostLimiter) Acquire(ctx context.Context, rawURL string, timeout time.D
 	case h.slots <- struct{}{}:
 		return l.releaser(key, h, timeout), 0, nil
 	case <-t.C:
-		retryIn := HostBusyDelay
+		retryIn := hostBusyDelay
 		if l.slow(h) {
 			retryIn = l.parkFor(h, timeout)
 		}
@@ -115,10 +110,10 @@ func (l *HostLimiter) Acquire(ctx context.Context, rawURL string, timeout time.D
 }
 
 // slow reports whether host h is slow: nothing came back within the last
-// Wait and, if its last attempt was fast, its oldest attempt in flight has
-// run for HostSlowAfter.
+// wait and, if its last attempt was fast, its oldest attempt in flight has
+// run for hostSlowAfter.
 func (l *HostLimiter) slow(h *hostSlots) bool {
-	now := l.now()
+	now := time.Now()
 	if now.Sub(time.Unix(0, h.lastDone.Load())) <= l.wait {
 		return false
 	}
@@ -128,7 +123,7 @@ func (l *HostLimiter) slow(h *hostSlots) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, f := range h.flights {
-		if now.Sub(f.start) >= HostSlowAfter {
+		if now.Sub(f.start) >= hostSlowAfter {
 			return true
 		}
 	}
@@ -140,33 +135,23 @@ func (l *HostLimiter) slow(h *hostSlots) bool {
 // times out, and a random part of one more timeout.
 func (l *HostLimiter) parkFor(h *hostSlots, timeout time.Duration) time.Duration {
 	d := l.busyDelay(h)
-	if n := min(timeout, MaxHostBusyDelay); n > 0 {
+	if n := min(timeout, maxHostBusyDelay); n > 0 {
 		d += l.spread(n)
 	}
 	return d
 }
 
 // busyDelay is how long until the first attempt in flight to h times out,
-// within [HostBusyDelay, MaxHostBusyDelay].
+// within [hostBusyDelay, maxHostBusyDelay].
 func (l *HostLimiter) busyDelay(h *hostSlots) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	d := MaxHostBusyDelay
-	now := l.now()
+	d := maxHostBusyDelay
+	now := time.Now()
 	for _, f := range h.flights {
 		d = min(d, f.end.Sub(now))
 	}
-	return max(d, HostBusyDelay)
-}
-
-// InFlight is the number of attempts in flight to the host of rawURL.
-func (l *HostLimiter) InFlight(rawURL string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if h, ok := l.hosts[hostKey(rawURL)]; ok {
-		return len(h.slots)
-	}
-	return 0
+	return max(d, hostBusyDelay)
 }
 
 func (l *HostLimiter) ref(key string) *hostSlots {
@@ -175,7 +160,7 @@ func (l *HostLimiter) ref(key string) *hostSlots {
 	h, ok := l.hosts[key]
 	if !ok {
 		h = &hostSlots{slots: make(chan struct{}, l.limit)}
-		h.lastDone.Store(l.now().UnixNano()) // a new host gets the benefit of the doubt
+		h.lastDone.Store(time.Now().UnixNano()) // a new host gets the benefit of the doubt
 		l.hosts[key] = h
 	}
 	h.refs++
@@ -191,7 +176,7 @@ func (l *HostLimiter) unref(key string, h *hostSlots) {
 }
 
 func (l *HostLimiter) releaser(key string, h *hostSlots, timeout time.Duration) func() {
-	start := l.now()
+	start := time.Now()
 	f := flight{start: start, end: start.Add(timeout)}
 	l.mu.Lock()
 	h.flights = append(h.flights, f)
@@ -199,7 +184,7 @@ func (l *HostLimiter) releaser(key string, h *hostSlots, timeout time.Duration) 
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			done := l.now()
+			done := time.Now()
 			h.lastDone.Store(done.UnixNano())
 			h.lastTook.Store(int64(max(done.Sub(start), 1)))
 			l.mu.Lock()

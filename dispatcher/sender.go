@@ -56,8 +56,8 @@ func NewSender(policy egress.Policy) *Sender {
 // that their servers see them end when the simulator stops.
 func (s *Sender) CloseIdleConnections() { s.client.CloseIdleConnections() }
 
-// Result is what came back from an attempt's requests.
-type Result struct {
+// result is what came back from an attempt's requests.
+type result struct {
 	exchanges []exchange
 }
 
@@ -67,11 +67,11 @@ type exchange struct {
 	err  error
 }
 
-// Send sends reqs in order, each within timeout, and returns every answer.
-// A failed request does not stop the next one: CinetPay's ping decides
-// nothing, the notification that follows it does.
-func (s *Sender) Send(ctx context.Context, reqs []payloads.Request, timeout time.Duration) Result {
-	res := Result{exchanges: make([]exchange, 0, len(reqs))}
+// deliver sends reqs in order, each within timeout, and returns every
+// answer. A failed request does not stop the next one: CinetPay's ping
+// decides nothing, the notification that follows it does.
+func (s *Sender) deliver(ctx context.Context, reqs []payloads.Request, timeout time.Duration) result {
+	res := result{exchanges: make([]exchange, 0, len(reqs))}
 	for _, r := range reqs {
 		resp, err := s.send(ctx, r, timeout)
 		res.exchanges = append(res.exchanges, exchange{req: r, resp: resp, err: err})
@@ -114,30 +114,39 @@ func (s *Sender) send(ctx context.Context, r payloads.Request, timeout time.Dura
 }
 
 // last is the exchange that decides the attempt.
-func (r Result) last() exchange {
+func (r result) last() exchange {
 	if len(r.exchanges) == 0 {
 		return exchange{err: errors.New("dispatcher: nothing to send")}
 	}
 	return r.exchanges[len(r.exchanges)-1]
 }
 
-// Code is the HTTP status of the deciding answer, 0 when none came.
-func (r Result) Code() int {
+// code is the HTTP status of the deciding answer, 0 when none came.
+func (r result) code() int {
 	if l := r.last(); l.resp != nil && l.err == nil {
 		return l.resp.Status
 	}
 	return 0
 }
 
-// Err is the transport error of the deciding request, if any.
-func (r Result) Err() error { return r.last().err }
+// err is the transport error of the deciding request, if any.
+func (r result) err() error { return r.last().err }
 
-// Attempt builds the attempt record.
-func (r Result) Attempt(start time.Time, d time.Duration, outcome store.Outcome, kind string) store.Attempt {
+// summary says how the deciding request ended: "answered 500", or its
+// error.
+func (r result) summary() string {
+	if code := r.code(); code != 0 {
+		return fmt.Sprintf("answered %d", code)
+	}
+	return "no answer: " + describe(r.err())
+}
+
+// attempt builds the attempt record; the caller sets its kind and
+// outcome. cause is the verdict's (CauseTimeout, ...) when no answer came.
+func (r result) attempt(start time.Time, d time.Duration, cause Cause) store.Attempt {
 	a := store.Attempt{
 		At:         start.UTC(),
 		DurationMS: float64(d.Microseconds()) / 1000,
-		Outcome:    outcome,
 	}
 	for i, e := range r.exchanges {
 		if i < len(r.exchanges)-1 {
@@ -146,7 +155,7 @@ func (r Result) Attempt(start time.Time, d time.Duration, outcome store.Outcome,
 		}
 		a.Request, a.Response = recordRequest(e.req), e.resp
 		if e.err != nil {
-			a.Error = kind + ": " + describe(e.err)
+			a.Error = string(cause) + ": " + describe(e.err)
 		}
 	}
 	return a

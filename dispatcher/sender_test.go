@@ -31,9 +31,9 @@ func TestSenderCloseIdleConnections(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	s := NewSender(egress.Policy{AllowPrivate: true})
-	res := s.Send(context.Background(), []payloads.Request{{Method: http.MethodGet, URL: srv.URL}}, 5*time.Second)
-	if res.Code() != http.StatusOK {
-		t.Fatalf("send: code %d, error %v", res.Code(), res.Err())
+	res := s.deliver(context.Background(), []payloads.Request{{Method: http.MethodGet, URL: srv.URL}}, 5*time.Second)
+	if res.code() != http.StatusOK {
+		t.Fatalf("send: code %d, error %v", res.code(), res.err())
 	}
 	s.CloseIdleConnections()
 	deadline := time.Now().Add(5 * time.Second)

@@ -29,7 +29,7 @@ func TestClassify(t *testing.T) {
 		code  int
 		err   error
 		want  store.Outcome
-		kind  string
+		cause Cause
 		class string
 	}{
 		{"200 is delivered", qris, 200, nil, store.OutcomeDelivered, "", "2xx"},
@@ -48,20 +48,20 @@ func TestClassify(t *testing.T) {
 		{"500 retries", qris, 500, nil, store.OutcomeRetry, "", "5xx"},
 		{"503 retries", centili, 503, nil, store.OutcomeRetry, "", "5xx"},
 		{"599 retries", qris, 599, nil, store.OutcomeRetry, "", "5xx"},
-		{"context deadline is a timeout", qris, 0, urlErr(context.DeadlineExceeded), store.OutcomeRetry, KindTimeout, "timeout"},
-		{"i/o deadline is a timeout", qris, 0, urlErr(os.ErrDeadlineExceeded), store.OutcomeRetry, KindTimeout, "timeout"},
-		{"refused connection", qris, 0, urlErr(opErr(syscall.ECONNREFUSED)), store.OutcomeRetry, KindRefused, "network"},
-		{"reset connection", qris, 0, urlErr(opErr(syscall.ECONNRESET)), store.OutcomeRetry, KindReset, "network"},
-		{"connection closed before an answer", qris, 0, urlErr(io.EOF), store.OutcomeRetry, KindReset, "network"},
-		{"answer cut short", qris, 0, urlErr(io.ErrUnexpectedEOF), store.OutcomeRetry, KindReset, "network"},
-		{"name does not resolve", qris, 0, urlErr(&net.OpError{Op: "dial", Err: &net.DNSError{Err: "no such host", Name: "shop.invalid", IsNotFound: true}}), store.OutcomeRetry, KindDNS, "network"},
-		{"forbidden destination is not retried", qris, 0, urlErr(fmt.Errorf("dial: %w", egress.ErrBlocked)), store.OutcomeFailed, KindBlocked, "network"},
-		{"anything else is a network error", qris, 0, urlErr(errors.New("malformed HTTP response")), store.OutcomeRetry, KindNetwork, "network"},
+		{"context deadline is a timeout", qris, 0, urlErr(context.DeadlineExceeded), store.OutcomeRetry, CauseTimeout, "timeout"},
+		{"i/o deadline is a timeout", qris, 0, urlErr(os.ErrDeadlineExceeded), store.OutcomeRetry, CauseTimeout, "timeout"},
+		{"refused connection", qris, 0, urlErr(opErr(syscall.ECONNREFUSED)), store.OutcomeRetry, CauseRefused, "network"},
+		{"reset connection", qris, 0, urlErr(opErr(syscall.ECONNRESET)), store.OutcomeRetry, CauseReset, "network"},
+		{"connection closed before an answer", qris, 0, urlErr(io.EOF), store.OutcomeRetry, CauseReset, "network"},
+		{"answer cut short", qris, 0, urlErr(io.ErrUnexpectedEOF), store.OutcomeRetry, CauseReset, "network"},
+		{"name does not resolve", qris, 0, urlErr(&net.OpError{Op: "dial", Err: &net.DNSError{Err: "no such host", Name: "shop.invalid", IsNotFound: true}}), store.OutcomeRetry, CauseDNS, "network"},
+		{"forbidden destination is not retried", qris, 0, urlErr(fmt.Errorf("dial: %w", egress.ErrBlocked)), store.OutcomeFailed, CauseBlocked, "network"},
+		{"anything else is a network error", qris, 0, urlErr(errors.New("malformed HTTP response")), store.OutcomeRetry, CauseNetwork, "network"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := tt.c.Classify(tt.code, tt.err)
-			want := Verdict{Outcome: tt.want, Kind: tt.kind, CodeClass: tt.class}
+			want := Verdict{Outcome: tt.want, Cause: tt.cause, CodeClass: tt.class}
 			if got != want {
 				t.Errorf("Classify(%d, %v) = %+v, want %+v", tt.code, tt.err, got, want)
 			}

@@ -27,13 +27,6 @@ func (e *DueError) Error() string {
 // Unwrap returns the cause.
 func (e *DueError) Unwrap() error { return e.Err }
 
-// Lead is how much earlier than its due time a held first attempt is handed
-// to the queue. asynq keeps due times in whole seconds and moves due tasks on
-// a poll, so a task queued for exactly its due time could start late; queued
-// a little early, it reaches a worker before its time, and the dispatcher
-// waits for the exact instant or, if that is far, wakes it then (Waker).
-const Lead = 150 * time.Millisecond
-
 // TransientBackoff is the wait after a failure that was not the merchant's
 // (Redis unreachable): no attempt was made, so no retry is used up.
 const TransientBackoff = time.Second

@@ -55,9 +55,6 @@ func NewWaker(runner TaskRunner, queue string, lead time.Duration) *Waker {
 	return &Waker{runner: runner, queue: queue, lead: lead, wakes: map[string]*wake{}}
 }
 
-// Lead is how long before its due time a task is woken.
-func (w *Waker) Lead() time.Duration { return w.lead }
-
 // Wake makes task id run at at (minus the lead). A
 // later Wake of the same task replaces the earlier one.
 func (w *Waker) Wake(id string, at time.Time) {

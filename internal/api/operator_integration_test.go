@@ -74,7 +74,7 @@ func waitAttempts(t *testing.T, sim *simtest.Sim, id string, n int) store.Callba
 func automaticAttempts(cb store.Callback) int {
 	n := 0
 	for _, a := range cb.Attempts {
-		if !a.Manual && !a.Duplicate {
+		if a.Kind == store.Automatic {
 			n++
 		}
 	}
@@ -116,8 +116,8 @@ func TestResendSemantics(t *testing.T) {
 				t.Errorf("status after resend = %s, want %s", cb.Status, tt.want)
 			}
 			manual := cb.Attempts[1]
-			if !manual.Manual || manual.Outcome != tt.wantManual {
-				t.Errorf("attempt 2: manual=%t outcome=%s, want a manual attempt with outcome %s", manual.Manual, manual.Outcome, tt.wantManual)
+			if manual.Kind != store.Manual || manual.Outcome != tt.wantManual {
+				t.Errorf("attempt 2: manual=%t outcome=%s, want a manual attempt with outcome %s", manual.Kind == store.Manual, manual.Outcome, tt.wantManual)
 			}
 			if cb.NextAttemptAt != nil {
 				t.Errorf("next_attempt_at = %v after a manual attempt on a settled callback, want null", cb.NextAttemptAt)
@@ -159,7 +159,7 @@ func TestResendKeepsRetryBudgetAndRetryNow(t *testing.T) {
 		t.Fatalf("resend: %d %s", r.Status, r.Body)
 	}
 	cb = waitAttempts(t, sim, id, 2)
-	if cb.Status != store.StatusRetrying || !cb.Attempts[1].Manual || cb.Attempts[1].Outcome != store.OutcomeFailed {
+	if cb.Status != store.StatusRetrying || cb.Attempts[1].Kind != store.Manual || cb.Attempts[1].Outcome != store.OutcomeFailed {
 		t.Fatalf("after a failed resend: status %s, attempt 2 %+v; want retrying and a failed manual attempt", cb.Status, cb.Attempts[1])
 	}
 	if cb.NextAttemptAt == nil || !cb.NextAttemptAt.Equal(scheduled) {
@@ -177,7 +177,7 @@ func TestResendKeepsRetryBudgetAndRetryNow(t *testing.T) {
 		if waited := time.Since(start); waited > 5*time.Second {
 			t.Errorf("attempt %d came %s after retry-now; the schedule said 10s", n, waited)
 		}
-		if a := cb.Attempts[n-1]; a.Manual {
+		if a := cb.Attempts[n-1]; a.Kind != store.Automatic {
 			t.Errorf("attempt %d is manual, want the automatic retry", n)
 		}
 	}
@@ -229,7 +229,7 @@ func TestRetryNow(t *testing.T) {
 			t.Fatalf("retry-now: %d %s", r.Status, r.Body)
 		}
 		cb = sim.WaitStatus(id, store.StatusDelivered, 5*time.Second)
-		if len(cb.Attempts) != 1 || cb.Attempts[0].Manual {
+		if len(cb.Attempts) != 1 || cb.Attempts[0].Kind == store.Manual {
 			t.Errorf("attempts = %+v, want the one automatic attempt", cb.Attempts)
 		}
 	})
@@ -280,7 +280,7 @@ func seed(t *testing.T, st *store.Store, n int, url string, status store.Status,
 			outcome = store.OutcomeDelivered
 		}
 		a := store.Attempt{At: cb.CreatedAt, Outcome: outcome, Request: store.Request{Method: http.MethodPost, URL: url}}
-		if err := st.Record(ctx, cb, a, status, nil); err != nil {
+		if err := st.Record(ctx, cb, store.Update{Attempt: a, From: cb.Status, To: status, CountsTry: true}); err != nil {
 			t.Fatal(err)
 		}
 		ids[i] = cb.ID
@@ -358,7 +358,7 @@ func TestBulkResendByFilter(t *testing.T) {
 	}, func() string { return "only the 5 callbacks created before since to stay failed" })
 	for _, id := range []string{failed[0], failed[len(failed)-1]} {
 		cb := sim.Callback(id)
-		if cb.Status != store.StatusDelivered || len(cb.Attempts) != 2 || !cb.Attempts[1].Manual {
+		if cb.Status != store.StatusDelivered || len(cb.Attempts) != 2 || cb.Attempts[1].Kind != store.Manual {
 			t.Errorf("callback %s: status %s, %d attempts; want delivered by a manual second attempt", id, cb.Status, len(cb.Attempts))
 		}
 	}

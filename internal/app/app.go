@@ -52,6 +52,7 @@ type App struct {
 	client   *asynq.Client
 	inspect  *asynq.Inspector
 	server   *asynq.Server
+	timing   scheduler.Timing
 	waker    *scheduler.Waker
 	handler  http.Handler
 	registry *prometheus.Registry
@@ -75,7 +76,8 @@ func New(cfg config.Config, roles Roles, log *slog.Logger) (*App, error) {
 	a.client = asynq.NewClientFromRedisClient(a.store.ScriptClient()) // enqueues join the store's pipelines
 	a.inspect = asynq.NewInspectorFromRedisClient(conn.Client)
 	a.registry.MustRegister(metrics.NewQueueCollector(a.inspect, queue.Name))
-	q := queue.New(a.store, a.client, a.inspect)
+	a.timing = scheduler.NewTiming(cfg.Worker.PollInterval)
+	q := queue.New(a.store, a.client, a.inspect, a.timing)
 
 	opts := api.Options{Redis: conn, Gatherer: a.registry, Metrics: a.metrics, Log: log}
 	if roles.API {
@@ -89,9 +91,7 @@ func New(cfg config.Config, roles Roles, log *slog.Logger) (*App, error) {
 	}
 	a.handler = api.NewHandler(opts)
 	if roles.Worker {
-		// A woken task reaches a worker within 1.5 poll intervals when the
-		// workers are idle (asynq polls every half to one and a half).
-		a.waker = scheduler.NewWaker(a.inspect, queue.Name, 2*cfg.Worker.PollInterval)
+		a.waker = scheduler.NewWaker(a.inspect, queue.Name, a.timing.WakeLead)
 		a.server = asynq.NewServerFromRedisClient(conn.Client, asynq.Config{
 			Concurrency:              cfg.Worker.Concurrency,
 			Queues:                   map[string]int{queue.Name: 1},
@@ -136,8 +136,8 @@ func (a *App) Run(ctx context.Context) error {
 			Store: a.store, Providers: newRegistry(a.cfg),
 			Sender:  sender,
 			Metrics: a.metrics, Log: a.log,
-			Waker: a.waker, Hold: max(dispatcher.DefaultHold, 2*a.waker.Lead()),
-			Hosts: dispatcher.NewHostLimiter(a.cfg.Worker.HostLimit(), dispatcher.DefaultHostWait, nil),
+			Waker: a.waker, Timing: a.timing,
+			Hosts: dispatcher.NewHostLimiter(a.cfg.Worker.HostLimit()),
 		})
 		if err := a.server.Start(d); err != nil {
 			a.close()

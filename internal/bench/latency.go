@@ -125,7 +125,7 @@ func (e *env) retry(ctx context.Context) error {
 		for k := 1; k < len(cb.Attempts); k++ {
 			prev, cur := cb.Attempts[k-1], cb.Attempts[k]
 			delay, ok := policy.Delay(k)
-			if !ok || prev.Manual || cur.Manual {
+			if !ok || prev.Kind != store.Automatic || cur.Kind != store.Automatic {
 				continue
 			}
 			end := prev.At.Add(time.Duration(math.Round(prev.DurationMS * float64(time.Millisecond))))

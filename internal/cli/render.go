@@ -100,13 +100,15 @@ func answer(a store.Attempt) string {
 }
 
 func kind(a store.Attempt) string {
-	switch {
-	case a.Duplicate:
-		return "duplicate"
-	case a.Manual:
+	switch a.Kind {
+	case store.Automatic:
+		return "auto"
+	case store.Manual:
 		return "manual"
+	case store.Duplicate:
+		return "duplicate"
 	}
-	return "auto"
+	return a.Kind.String()
 }
 
 // writeAttemptLine prints one attempt on one line, and its hint below it.

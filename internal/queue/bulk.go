@@ -49,7 +49,7 @@ func (q *Queue) ResendMany(ctx context.Context, ids []string) (int, error) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-slots }()
-			err := q.enqueue(ctx, Task{ID: id, Manual: true}, asynq.MaxRetry(0))
+			err := q.enqueue(ctx, Task{ID: id, Kind: store.Manual}, asynq.MaxRetry(0))
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {

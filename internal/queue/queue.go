@@ -1,6 +1,6 @@
 // Package queue puts callbacks on the asynq queue: the first automatic
 // attempt when a callback is created, a manual resend, or a retry pulled
-// forward. A task carries only the callback id and whether it is manual; the
+// forward. A task carries only the callback id and the attempt's kind; the
 // record in the store says everything else, so a task renders from the one
 // record whenever it runs.
 package queue
@@ -38,14 +38,16 @@ var ErrBusy = errors.New("queue: an attempt is running")
 // ErrUnavailable wraps failures to reach the queue.
 var ErrUnavailable = errors.New("queue: redis unavailable")
 
+// ErrBadTask: a task payload that Decode cannot read.
+var ErrBadTask = errors.New("queue: bad task payload")
+
 // Task is the payload of a delivery task.
 type Task struct {
-	ID     string `json:"id"`
-	Manual bool   `json:"manual,omitempty"`
-	// Duplicate marks an extra copy of a notification (scenario
-	// "duplicates"): sent once at Due, whatever the callback's status, and
-	// changing nothing in it.
-	Duplicate bool `json:"duplicate,omitempty"`
+	ID string `json:"id"`
+	// Kind is the attempt's: an automatic one (omitted), a manual resend, or
+	// a duplicate (scenario "duplicates"), which is sent once at Due,
+	// whatever the callback's status, and changes nothing in it.
+	Kind store.Kind `json:"kind,omitempty"`
 	// Due is when a duplicate is sent, in Unix nanoseconds.
 	Due int64 `json:"due,omitempty"`
 }
@@ -54,7 +56,7 @@ type Task struct {
 func Decode(t *asynq.Task) (Task, error) {
 	var task Task
 	if err := json.Unmarshal(t.Payload(), &task); err != nil || task.ID == "" {
-		return Task{}, fmt.Errorf("queue: bad task payload %q", t.Payload())
+		return Task{}, fmt.Errorf("%w: %q", ErrBadTask, t.Payload())
 	}
 	return task, nil
 }
@@ -80,11 +82,13 @@ type Queue struct {
 	store  *store.Store
 	client Enqueuer
 	runner Runner
+	lead   time.Duration // scheduler.Timing.EnqueueLead
 }
 
-// New returns a Queue writing records to st and tasks through client.
-func New(st *store.Store, client Enqueuer, runner Runner) *Queue {
-	return &Queue{store: st, client: client, runner: runner}
+// New returns a Queue writing records to st and tasks through client,
+// handing held attempts to asynq timing.EnqueueLead before they are due.
+func New(st *store.Store, client Enqueuer, runner Runner, timing scheduler.Timing) *Queue {
+	return &Queue{store: st, client: client, runner: runner, lead: timing.EnqueueLead}
 }
 
 // Submit stores a new callback and queues its first attempt, held for
@@ -98,12 +102,12 @@ func (q *Queue) Submit(ctx context.Context, cb *store.Callback, hold time.Durati
 	if err := q.store.Create(ctx, cb); err != nil {
 		return err
 	}
-	at := asynq.ProcessAt(due.Add(-scheduler.Lead))
+	at := asynq.ProcessAt(due.Add(-q.lead))
 	if err := q.enqueue(ctx, Task{ID: cb.ID}, asynq.TaskID(cb.ID), asynq.MaxRetry(MaxRetry), at); err != nil {
 		return err
 	}
 	for range duplicates {
-		if err := q.enqueue(ctx, Task{ID: cb.ID, Duplicate: true, Due: due.UnixNano()}, asynq.MaxRetry(0), at); err != nil {
+		if err := q.enqueue(ctx, Task{ID: cb.ID, Kind: store.Duplicate, Due: due.UnixNano()}, asynq.MaxRetry(0), at); err != nil {
 			return err
 		}
 	}
@@ -115,7 +119,7 @@ func (q *Queue) Resend(ctx context.Context, id string) error {
 	if _, err := q.store.Load(ctx, id); err != nil {
 		return err
 	}
-	return q.enqueue(ctx, Task{ID: id, Manual: true}, asynq.MaxRetry(0))
+	return q.enqueue(ctx, Task{ID: id, Kind: store.Manual}, asynq.MaxRetry(0))
 }
 
 // busyWait bounds how long RetryNow waits for an attempt in progress (or a

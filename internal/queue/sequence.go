@@ -14,8 +14,8 @@ type Plan struct {
 	// Hold delays the first notification's first attempt (already scaled
 	// by time_scale).
 	Hold time.Duration
-	// Duplicates sends each notification this many extra times, with the
-	// same X-Callback-Id as the notification it copies.
+	// Duplicates sends each notification this many extra times, the same
+	// request as the notification it copies.
 	Duplicates int
 	// OutOfOrder delivers the notifications in reverse: the last (final)
 	// status first.

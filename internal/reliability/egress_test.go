@@ -56,8 +56,8 @@ func TestEgressPolicy(t *testing.T) {
 				t.Fatalf("%d attempts, want 1: a refused destination is not retried", len(cb.Attempts))
 			}
 			a := cb.Attempts[0]
-			if a.Outcome != store.OutcomeFailed || !strings.HasPrefix(a.Error, dispatcher.KindBlocked+": ") || !strings.Contains(a.Error, tt.blocked) {
-				t.Errorf("attempt: outcome %s, error %q; want failed, %q naming %q", a.Outcome, a.Error, dispatcher.KindBlocked, tt.blocked)
+			if a.Outcome != store.OutcomeFailed || !strings.HasPrefix(a.Error, string(dispatcher.CauseBlocked)+": ") || !strings.Contains(a.Error, tt.blocked) {
+				t.Errorf("attempt: outcome %s, error %q; want failed, %q naming %q", a.Outcome, a.Error, dispatcher.CauseBlocked, tt.blocked)
 			}
 			if a.Response != nil {
 				t.Errorf("attempt has a response %+v, want none", a.Response)
@@ -90,18 +90,18 @@ func TestHostileMerchantsRecorded(t *testing.T) {
 		name      string
 		url       func(t *testing.T) string
 		status    store.Status
-		kind      string
+		cause     dispatcher.Cause
 		code      int
 		truncated bool
 	}{
-		{"never answers", func(t *testing.T) string { return hostile.Silent(t).URL }, store.StatusFailed, dispatcher.KindTimeout, 0, false},
-		{"resets", func(t *testing.T) string { return hostile.Reset(t).URL }, store.StatusFailed, dispatcher.KindReset, 0, false},
-		{"trickles", func(t *testing.T) string { return hostile.Trickle(t, 100, 20*time.Millisecond).URL }, store.StatusFailed, dispatcher.KindTimeout, 200, false},
+		{"never answers", func(t *testing.T) string { return hostile.Silent(t).URL }, store.StatusFailed, dispatcher.CauseTimeout, 0, false},
+		{"resets", func(t *testing.T) string { return hostile.Reset(t).URL }, store.StatusFailed, dispatcher.CauseReset, 0, false},
+		{"trickles", func(t *testing.T) string { return hostile.Trickle(t, 100, 20*time.Millisecond).URL }, store.StatusFailed, dispatcher.CauseTimeout, 200, false},
 		{"answers 10 MB", func(t *testing.T) string { return hostile.Huge(t, 10<<20).URL }, store.StatusDelivered, "", 200, true},
 		{"redirects", func(t *testing.T) string { return hostile.Redirect(t, "http://127.0.0.1:9/elsewhere").URL }, store.StatusFailed, "", http.StatusFound, false},
-		{"speaks broken HTTP", func(t *testing.T) string { return hostile.Garbage(t).URL }, store.StatusFailed, dispatcher.KindNetwork, 0, false},
-		{"bad certificate", func(t *testing.T) string { return hostile.BadTLS(t).URL }, store.StatusFailed, dispatcher.KindTLS, 0, false},
-		{"does not resolve", func(*testing.T) string { return hostile.Unresolvable }, store.StatusFailed, dispatcher.KindDNS, 0, false},
+		{"speaks broken HTTP", func(t *testing.T) string { return hostile.Garbage(t).URL }, store.StatusFailed, dispatcher.CauseNetwork, 0, false},
+		{"bad certificate", func(t *testing.T) string { return hostile.BadTLS(t).URL }, store.StatusFailed, dispatcher.CauseTLS, 0, false},
+		{"does not resolve", func(*testing.T) string { return hostile.Unresolvable }, store.StatusFailed, dispatcher.CauseDNS, 0, false},
 	}
 	t.Run("cases", func(t *testing.T) {
 		ids := make([]string, len(tests))
@@ -115,8 +115,8 @@ func TestHostileMerchantsRecorded(t *testing.T) {
 				continue
 			}
 			a := cb.Attempts[0]
-			if (tt.kind == "") != (a.Error == "") || !strings.HasPrefix(a.Error, tt.kind) {
-				t.Errorf("%s: attempt error %q, want kind %q", tt.name, a.Error, tt.kind)
+			if (tt.cause == "") != (a.Error == "") || !strings.HasPrefix(a.Error, string(tt.cause)) {
+				t.Errorf("%s: attempt error %q, want cause %q", tt.name, a.Error, tt.cause)
 			}
 			code := 0
 			if a.Response != nil {

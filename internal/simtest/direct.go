@@ -5,6 +5,7 @@ import (
 
 	"github.com/callbacksim/callbacksim/internal/queue"
 	"github.com/callbacksim/callbacksim/internal/store"
+	"github.com/callbacksim/callbacksim/scheduler"
 )
 
 // Direct returns a store and a queue on the simulator's own Redis, for tests
@@ -19,5 +20,5 @@ func (s *Sim) Direct() (*store.Store, *queue.Queue) {
 	st := store.New(rdb, s.Config.Retention)
 	client := asynq.NewClientFromRedisClient(rdb)
 	inspector := asynq.NewInspectorFromRedisClient(rdb)
-	return st, queue.New(st, client, inspector)
+	return st, queue.New(st, client, inspector, scheduler.NewTiming(s.Config.Worker.PollInterval))
 }

@@ -9,7 +9,9 @@ package store
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -21,6 +23,8 @@ var (
 	ErrUnavailable = errors.New("store: redis unavailable")
 	// ErrExists: a payment with that key already exists.
 	ErrExists = errors.New("store: already exists")
+	// ErrBadKind: an attempt kind that is not one of the three.
+	ErrBadKind = errors.New("store: unknown attempt kind")
 )
 
 // Status is where a callback stands.
@@ -77,13 +81,61 @@ type Callback struct {
 	Tries int `json:"-"`
 }
 
-// Attempt is one delivery attempt, as it went over the wire.
+// Kind says why an attempt is made.
+type Kind uint8
+
+// Attempt kinds.
+const (
+	// Automatic is the first attempt or a scheduled retry: it uses up one
+	// of the provider's tries and follows the retry schedule.
+	Automatic Kind = iota
+	// Manual is an operator's resend: it never touches the schedule, and
+	// changes the status only when it delivers or is rejected.
+	Manual
+	// Duplicate is an extra copy of a notification (scenario "duplicates"):
+	// it changes nothing in the callback.
+	Duplicate
+)
+
+// kindNames are the kinds as text, in the order of their values.
+var kindNames = [...]string{Automatic: "automatic", Manual: "manual", Duplicate: "duplicate"}
+
+// String returns "automatic", "manual" or "duplicate".
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (k Kind) MarshalText() ([]byte, error) {
+	if int(k) >= len(kindNames) {
+		return nil, fmt.Errorf("store: %w: %d", ErrBadKind, k)
+	}
+	return []byte(kindNames[k]), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler; it refuses any text
+// but the three names.
+func (k *Kind) UnmarshalText(b []byte) error {
+	for i, name := range kindNames {
+		if string(b) == name {
+			*k = Kind(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("store: %w: %q", ErrBadKind, b)
+}
+
+// Attempt is one delivery attempt, as it went over the wire. In JSON its
+// Kind is two booleans, manual and duplicate, as the operator API has
+// always shown it.
 type Attempt struct {
 	N          int       `json:"n"`
 	At         time.Time `json:"at"`
 	DurationMS float64   `json:"duration_ms"`
-	Manual     bool      `json:"manual"`
-	Duplicate  bool      `json:"duplicate,omitempty"` // an extra copy (scenario "duplicates"): changes no status
+	Kind       Kind      `json:"-"`
 	Outcome    Outcome   `json:"outcome"`
 	Ping       *Exchange `json:"ping,omitempty"` // the reachability check sent before the notification (CinetPay)
 	Request    Request   `json:"request"`
@@ -92,9 +144,47 @@ type Attempt struct {
 	Hint       string    `json:"hint,omitempty"`
 }
 
-// Counts reports whether the attempt uses up one of the automatic tries:
-// manual resends and duplicates do not.
-func (a Attempt) Counts() bool { return !a.Manual && !a.Duplicate }
+// attemptFields is Attempt without its JSON methods.
+type attemptFields Attempt
+
+// attemptJSON is an Attempt as JSON has it; BodyIsPayload is the store's
+// own (see encodeAttempt) and never set in an API answer.
+type attemptJSON struct {
+	attemptFields
+	Manual        bool `json:"manual"`
+	Duplicate     bool `json:"duplicate,omitempty"` // an extra copy (scenario "duplicates"): changes no status
+	BodyIsPayload bool `json:"body_is_payload,omitempty"`
+}
+
+func (a Attempt) toJSON() attemptJSON {
+	return attemptJSON{attemptFields: attemptFields(a), Manual: a.Kind == Manual, Duplicate: a.Kind == Duplicate}
+}
+
+func (j attemptJSON) attempt() Attempt {
+	a := Attempt(j.attemptFields)
+	switch {
+	case j.Duplicate:
+		a.Kind = Duplicate
+	case j.Manual:
+		a.Kind = Manual
+	default:
+		a.Kind = Automatic
+	}
+	return a
+}
+
+// MarshalJSON implements json.Marshaler.
+func (a Attempt) MarshalJSON() ([]byte, error) { return json.Marshal(a.toJSON()) }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (a *Attempt) UnmarshalJSON(b []byte) error {
+	var j attemptJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*a = j.attempt()
+	return nil
+}
 
 // Exchange is a request sent within an attempt before the notification
 // itself, and what came back.
@@ -118,6 +208,23 @@ type Response struct {
 	Headers   http.Header `json:"headers"`
 	Body      string      `json:"body"`
 	Truncated bool        `json:"truncated,omitempty"`
+}
+
+// Update is what one attempt changes in its callback, as the dispatcher
+// decided it: the store records it and decides nothing.
+type Update struct {
+	Attempt Attempt
+	// From is the status the caller loaded; To the status after the
+	// attempt (From when it stays). When the stored status is no longer
+	// From (a concurrent manual resend), the attempt is still appended but
+	// the status is left alone.
+	From, To Status
+	// KeepNext leaves the next automatic attempt as it is; otherwise Next
+	// replaces it (nil: none).
+	KeepNext bool
+	Next     *time.Time
+	// CountsTry says the attempt uses up one of the automatic tries.
+	CountsTry bool
 }
 
 // Filter selects callbacks in a listing. Zero fields select everything.

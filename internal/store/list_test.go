@@ -3,10 +3,8 @@ package store_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -44,12 +42,12 @@ func TestListFilters(t *testing.T) {
 			if to == store.StatusFailed {
 				outcome = store.OutcomeFailed
 			}
-			if err := s.Record(ctx, cb, store.Attempt{At: cb.CreatedAt, Outcome: outcome}, to, nil); err != nil {
+			if err := s.Record(ctx, cb, final(cb, outcome, to)); err != nil {
 				t.Fatal(err)
 			}
 		case store.StatusRetrying:
 			next := base.Add(time.Minute)
-			if err := s.Record(ctx, cb, store.Attempt{At: cb.CreatedAt, Outcome: store.OutcomeRetry}, to, &next); err != nil {
+			if err := s.Record(ctx, cb, retry(cb, next)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -136,14 +134,14 @@ func TestGetRoundTrip(t *testing.T) {
 		{At: time.Unix(1_700_000_000, 0).UTC(), DurationMS: 1.5, Outcome: store.OutcomeRetry,
 			Request:  store.Request{Method: "POST", URL: cb.URL, Headers: map[string][]string{"X-Callback-Id": {"cb_rt"}}, Body: payload},
 			Response: &store.Response{Status: 500, Headers: map[string][]string{}, Body: "no"}},
-		{At: time.Unix(1_700_000_001, 0).UTC(), Outcome: store.OutcomeDelivered, Manual: true,
+		{At: time.Unix(1_700_000_001, 0).UTC(), Outcome: store.OutcomeDelivered, Kind: store.Manual,
 			Request: store.Request{Method: "GET", URL: cb.URL + "?ping=1", Headers: map[string][]string{}, Body: ""}},
 	}
 	next := time.Unix(1_700_000_005, 0)
-	if err := s.Record(ctx, cb, attempts[0], store.StatusRetrying, &next); err != nil {
+	if err := s.Record(ctx, cb, store.Update{Attempt: attempts[0], From: cb.Status, To: store.StatusRetrying, Next: &next, CountsTry: true}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Record(ctx, cb, attempts[1], store.StatusDelivered, nil); err != nil {
+	if err := s.Record(ctx, cb, store.Update{Attempt: attempts[1], From: cb.Status, To: store.StatusDelivered}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.Get(ctx, "cb_rt")
@@ -166,52 +164,6 @@ func TestGetRoundTrip(t *testing.T) {
 	}
 }
 
-// Records written before the payload moved to the head of the attempts list
-// (payload in the hash, attempts only in the list) still read the same.
-func TestGetOldLayout(t *testing.T) {
-	rdb := redistest.Start(t).Client()
-	s := store.New(rdb, time.Hour)
-	ctx := context.Background()
-	rdb.HSet(ctx, "cbs:{cb_old}", "id", "cb_old", "provider", "qris", "merchant_id", "m", "status", "delivered",
-		"method", "POST", "url", "http://m.example/", "created_at", "1700000000000000", "updated_at", "1700000000000000",
-		"next_at", "", "tries", "1", "payload", `{"a":1}`)
-	rdb.RPush(ctx, "cbs:{cb_old}:attempts", `{"n":0,"at":"2023-11-14T22:13:20Z","duration_ms":1,"manual":false,"outcome":"delivered","request":{"method":"POST","url":"http://m.example/","headers":{},"body":"{\"a\":1}"}}`)
-	cb, err := s.Get(ctx, "cb_old")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(cb.Payload) != `{"a":1}` || len(cb.Attempts) != 1 || cb.Attempts[0].N != 1 || cb.Attempts[0].Request.Body != `{"a":1}` {
-		t.Errorf("old record read as payload %s, attempts %+v", cb.Payload, cb.Attempts)
-	}
-	loaded, err := s.Load(ctx, "cb_old")
-	if err != nil || string(loaded.Payload) != `{"a":1}` {
-		t.Errorf("Load = payload %s, %v", loaded.Payload, err)
-	}
-	if _, err := s.Load(ctx, "cb_missing"); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("Load(missing) = %v, want ErrNotFound", err)
-	}
-
-	// An old-layout callback still pending: its first attempt creates the
-	// list, which must get the record's expiry.
-	nowUS := strconv.FormatInt(time.Now().UnixMicro(), 10) // expiry is creation + retention
-	rdb.HSet(ctx, "cbs:{cb_oldp}", "provider", "qris", "merchant_id", "m", "status", "pending",
-		"method", "POST", "url", "http://m.example/", "created_at", nowUS, "updated_at", nowUS,
-		"next_at", "", "tries", "0", "payload", `{"b":2}`)
-	pending, err := s.Load(ctx, "cb_oldp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Record(ctx, pending, store.Attempt{Outcome: store.OutcomeDelivered}, store.StatusDelivered, nil); err != nil {
-		t.Fatal(err)
-	}
-	if ttl := rdb.TTL(ctx, "cbs:{cb_oldp}:attempts").Val(); ttl <= 0 {
-		t.Errorf("old layout's new attempts list: TTL %s, want one", ttl)
-	}
-	if got, err := s.Get(ctx, "cb_oldp"); err != nil || string(got.Payload) != `{"b":2}` || len(got.Attempts) != 1 {
-		t.Errorf("old layout after an attempt: %+v, %v", got, err)
-	}
-}
-
 // Scripts run by digest; a Redis that forgot them (restarted, or flushed)
 // gets them again.
 func TestScriptsAfterFlush(t *testing.T) {
@@ -230,7 +182,7 @@ func TestScriptsAfterFlush(t *testing.T) {
 			t.Fatal(err)
 		}
 		next := time.Now().Add(time.Minute)
-		if err := s.Record(ctx, cb, store.Attempt{Outcome: store.OutcomeRetry}, store.StatusRetrying, &next); err != nil {
+		if err := s.Record(ctx, cb, retry(cb, next)); err != nil {
 			t.Fatalf("record %d after SCRIPT FLUSH: %v", i+1, err)
 		}
 		if err := rdb.ScriptFlush(ctx).Err(); err != nil {

@@ -32,11 +32,9 @@ func New(rdb redis.UniversalClient, retention time.Duration) *Store {
 
 // A callback is two keys. The record, a hash of short fields, which Redis
 // keeps in its compact listpack encoding as long as no value is longer than
-// 64 bytes; and a list whose first element is the payload and whose others
-// are the attempts, oldest first. (Records made before the payload moved to
-// the list have it as the hash field "payload" and only attempts in the
-// list; both are read.) With the payload in the hash, the hash took its
-// table encoding: about 1 KiB instead of about 300 bytes.
+// 64 bytes (the payload would break that, so it is not in the hash); and a
+// list whose first element is the payload and whose others are the
+// attempts, oldest first.
 func recordKey(id string) string   { return "cbs:{" + id + "}" }
 func attemptsKey(id string) string { return "cbs:{" + id + "}:attempts" }
 
@@ -44,11 +42,7 @@ func attemptsKey(id string) string { return "cbs:{" + id + "}:attempts" }
 // status, scored by creation time. A listing reads the union of the sets
 // its filter spans: one set for a provider and a status, one per status
 // for a provider, one per provider for a status, all of them unfiltered.
-// Each callback thus has one index entry, about 125 bytes of Redis. (A set
-// of every callback, and sets per provider and per status, used to be kept
-// as well: about 125 bytes and one command per callback for the first, 235
-// bytes and four commands for the others; Trim still empties what is left
-// of them.)
+// Each callback thus has one index entry.
 
 // indexKey names the set of the callbacks of provider in status.
 func indexKey(provider string, status Status) string {
@@ -70,19 +64,6 @@ func filterKeys(provider string, status Status) []string {
 		for _, st := range statuses {
 			keys = append(keys, indexKey(p, st))
 		}
-	}
-	return keys
-}
-
-// legacyIndexKeys are the sets no longer kept: of every callback, per
-// provider and per status.
-func legacyIndexKeys() []string {
-	keys := []string{"cbs:{idx}:all"}
-	for _, p := range config.ProviderNames {
-		keys = append(keys, "cbs:{idx}:p:"+p)
-	}
-	for _, st := range Statuses {
-		keys = append(keys, "cbs:{idx}:s:"+string(st))
 	}
 	return keys
 }
@@ -158,9 +139,7 @@ func (s *Store) Load(ctx context.Context, id string) (*Callback, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, old := rec.Val()["payload"]; !old {
-		cb.Payload = json.RawMessage(head.Val())
-	}
+	cb.Payload = json.RawMessage(head.Val())
 	return cb, nil
 }
 
@@ -183,40 +162,35 @@ func (s *Store) Get(ctx context.Context, id string) (*Callback, error) {
 		return nil, err
 	}
 	log := atts.Val()
-	if _, old := rec.Val()["payload"]; !old && len(log) > 0 {
+	if len(log) > 0 {
 		cb.Payload, log = json.RawMessage(log[0]), log[1:]
 	}
 	cb.Attempts = make([]Attempt, 0, len(log))
 	for i, raw := range log {
-		var a storedAttempt
-		if err := json.Unmarshal([]byte(raw), &a); err != nil {
+		var j attemptJSON
+		if err := json.Unmarshal([]byte(raw), &j); err != nil {
 			return nil, fmt.Errorf("store: attempt %d of %s: %w", i+1, id, err)
 		}
-		if a.BodyIsPayload {
-			a.Request.Body = string(cb.Payload)
+		if j.BodyIsPayload {
+			j.Request.Body = string(cb.Payload)
 		}
+		a := j.attempt()
 		a.N = i + 1
-		cb.Attempts = append(cb.Attempts, a.Attempt)
+		cb.Attempts = append(cb.Attempts, a)
 	}
 	return cb, nil
 }
 
-// storedAttempt is an attempt as Redis keeps it. Its request body is left
-// out when it is the callback's payload byte for byte (every QRIS attempt:
-// a third of the attempt, and of the Redis memory of a delivered callback),
-// and put back when read.
-type storedAttempt struct {
-	Attempt
-	BodyIsPayload bool `json:"body_is_payload,omitempty"`
-}
-
-// encodeAttempt is the stored form of attempt a of callback cb.
+// encodeAttempt is the stored form of attempt a of callback cb. Its request
+// body is left out when it is the callback's payload byte for byte (every
+// QRIS attempt: a third of the attempt, and of the Redis memory of a
+// delivered callback), and put back when read.
 func encodeAttempt(cb *Callback, a Attempt) ([]byte, error) {
-	sa := storedAttempt{Attempt: a}
+	j := a.toJSON()
 	if len(cb.Payload) > 0 && a.Request.Body == string(cb.Payload) {
-		sa.Request.Body, sa.BodyIsPayload = "", true
+		j.Request.Body, j.BodyIsPayload = "", true
 	}
-	return json.Marshal(sa)
+	return json.Marshal(j)
 }
 
 func decode(id string, m map[string]string) (*Callback, error) {
@@ -228,7 +202,6 @@ func decode(id string, m map[string]string) (*Callback, error) {
 		Reference: m["reference"], Event: m["event"], Status: Status(m["status"]),
 		Method: m["method"], URL: m["url"],
 		CreatedAt: parseTime(m["created_at"]), UpdatedAt: parseTime(m["updated_at"]),
-		Payload: json.RawMessage(m["payload"]),
 	}
 	cb.Tries, _ = strconv.Atoi(m["tries"])
 	if next := parseTime(m["next_at"]); !next.IsZero() {
@@ -237,40 +210,19 @@ func decode(id string, m map[string]string) (*Callback, error) {
 	return cb, nil
 }
 
-// Transition is the status a callback in status from moves to after an
-// attempt with the given outcome. A manual attempt only ever moves a callback
-// to delivered or rejected; a failed manual attempt leaves it as it was.
-func Transition(from Status, manual bool, outcome Outcome) Status {
-	switch outcome {
-	case OutcomeDelivered:
-		return StatusDelivered
-	case OutcomeRejected:
-		return StatusRejected
-	}
-	if manual {
-		return from
-	}
-	if outcome == OutcomeRetry {
-		return StatusRetrying
-	}
-	return StatusFailed
-}
-
 // recordScript appends an attempt and moves the callback from the status the
 // caller saw (ARGV[2]) to the new one (ARGV[3]). When the status changed in
 // between (a concurrent manual resend), the attempt is still appended but the
 // status is left alone, and the script answers 0.
 //
 // KEYS: record, attempts. ARGV: attempt JSON, expected status, new status,
-// next attempt ("" = none, "-" = leave), updated_at, expire-at (unix ms),
-// automatic ("1" counts a try). The attempts list got its expiry with the
-// payload at creation; only a record of the older layout, whose list starts
-// with its first attempt, needs one here.
+// next attempt ("" = none, "-" = leave), updated_at, counts a try ("1").
+// The attempts list got its expiry with the payload at creation.
 var recordScript = redis.NewScript(`
 local cur = redis.call('HGET', KEYS[1], 'status')
 if not cur then return -1 end
-if ARGV[7] == '1' then redis.call('HINCRBY', KEYS[1], 'tries', 1) end
-if redis.call('RPUSH', KEYS[2], ARGV[1]) == 1 then redis.call('PEXPIREAT', KEYS[2], ARGV[6]) end
+if ARGV[6] == '1' then redis.call('HINCRBY', KEYS[1], 'tries', 1) end
+redis.call('RPUSH', KEYS[2], ARGV[1])
 if cur ~= ARGV[2] then
   redis.call('HSET', KEYS[1], 'updated_at', ARGV[5])
   return 0
@@ -283,36 +235,34 @@ end
 return 1
 `)
 
-// Record appends attempt a to callback cb and moves it to status to, with
-// the next automatic attempt at next (nil: none). cb is the record as the
-// caller loaded it; on success its Status, NextAttemptAt, UpdatedAt and Tries
-// are updated. Record writes the record, the attempt and the indexes in one
-// round trip.
-func (s *Store) Record(ctx context.Context, cb *Callback, a Attempt, to Status, next *time.Time) error {
-	raw, err := encodeAttempt(cb, a)
+// Record appends u's attempt to callback cb and applies u's change of
+// status and schedule, as told. cb is the record as the caller loaded it;
+// on success its Status, NextAttemptAt, UpdatedAt and Tries are updated.
+// Record writes the record, the attempt and the index in one round trip.
+func (s *Store) Record(ctx context.Context, cb *Callback, u Update) error {
+	raw, err := encodeAttempt(cb, u.Attempt)
 	if err != nil {
 		return fmt.Errorf("store: encode attempt: %w", err)
 	}
 	now := s.now().UTC()
-	nextArg := ""
+	nextArg := "-"
 	switch {
-	case a.Duplicate || a.Manual && !to.Final():
-		nextArg = "-" // a duplicate or a failed manual attempt leaves the schedule alone
-	case next != nil:
-		nextArg = formatDue(*next)
+	case u.KeepNext:
+	case u.Next != nil:
+		nextArg = formatDue(*u.Next)
+	default:
+		nextArg = ""
 	}
-	auto := "0"
-	if a.Counts() {
-		auto = "1"
+	counts := "0"
+	if u.CountsTry {
+		counts = "1"
 	}
-	from := cb.Status
 	var res *redis.Cmd
 	_, err = s.pipelinedScripts(ctx, recordScript, func(p redis.Pipeliner) {
 		res = recordScript.EvalSha(ctx, p, []string{recordKey(cb.ID), attemptsKey(cb.ID)},
-			raw, string(from), string(to), nextArg, formatTime(now),
-			s.expireAt(cb.CreatedAt).UnixMilli(), auto)
-		if from != to {
-			s.moveIndex(ctx, p, cb, from, to)
+			raw, string(u.From), string(u.To), nextArg, formatTime(now), counts)
+		if u.From != u.To {
+			s.moveIndex(ctx, p, cb, u.From, u.To)
 		}
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -324,11 +274,11 @@ func (s *Store) Record(ctx context.Context, cb *Callback, a Attempt, to Status, 
 	case 0:
 		return s.reindex(ctx, cb.ID)
 	}
-	cb.Status, cb.UpdatedAt = to, now
-	if nextArg != "-" {
-		cb.NextAttemptAt = next
+	cb.Status, cb.UpdatedAt = u.To, now
+	if !u.KeepNext {
+		cb.NextAttemptAt = u.Next
 	}
-	if a.Counts() {
+	if u.CountsTry {
 		cb.Tries++
 	}
 	return nil
@@ -383,7 +333,7 @@ return 1
 // has expired.
 func (s *Store) Trim(ctx context.Context) error {
 	limit := strconv.FormatFloat(score(s.now().Add(-s.retention)), 'f', 0, 64)
-	keys := append(filterKeys("", ""), legacyIndexKeys()...)
+	keys := filterKeys("", "")
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, k := range keys {
 			p.ZRemRangeByScore(ctx, k, "-inf", "("+limit)

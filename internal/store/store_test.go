@@ -28,28 +28,16 @@ func newCallback(t *testing.T, st *store.Store, provider string, created time.Ti
 	return cb
 }
 
-func TestTransition(t *testing.T) {
-	tests := []struct {
-		from    store.Status
-		manual  bool
-		outcome store.Outcome
-		want    store.Status
-	}{
-		{store.StatusPending, false, store.OutcomeDelivered, store.StatusDelivered},
-		{store.StatusPending, false, store.OutcomeRetry, store.StatusRetrying},
-		{store.StatusRetrying, false, store.OutcomeFailed, store.StatusFailed},
-		{store.StatusPending, false, store.OutcomeRejected, store.StatusRejected},
-		{store.StatusFailed, true, store.OutcomeDelivered, store.StatusDelivered},
-		{store.StatusFailed, true, store.OutcomeRejected, store.StatusRejected},
-		{store.StatusFailed, true, store.OutcomeFailed, store.StatusFailed},
-		{store.StatusRetrying, true, store.OutcomeFailed, store.StatusRetrying},
-		{store.StatusDelivered, true, store.OutcomeFailed, store.StatusDelivered},
-	}
-	for _, tt := range tests {
-		if got := store.Transition(tt.from, tt.manual, tt.outcome); got != tt.want {
-			t.Errorf("Transition(%s, manual=%t, %s) = %s, want %s", tt.from, tt.manual, tt.outcome, got, tt.want)
-		}
-	}
+// retry is the update of an automatic attempt of cb that failed, with a
+// retry at next.
+func retry(cb *store.Callback, next time.Time) store.Update {
+	return store.Update{Attempt: store.Attempt{Outcome: store.OutcomeRetry}, From: cb.Status, To: store.StatusRetrying,
+		Next: &next, CountsTry: true}
+}
+
+// final is the update of an automatic attempt of cb that ended it.
+func final(cb *store.Callback, outcome store.Outcome, to store.Status) store.Update {
+	return store.Update{Attempt: store.Attempt{At: cb.CreatedAt, Outcome: outcome}, From: cb.Status, To: to, CountsTry: true}
 }
 
 func TestRecordAttempts(t *testing.T) {
@@ -58,10 +46,12 @@ func TestRecordAttempts(t *testing.T) {
 	cb := newCallback(t, st, "qris", time.Now())
 	next := time.Now().Add(5 * time.Second).Truncate(time.Microsecond)
 
-	if err := st.Record(ctx, cb, store.Attempt{Outcome: store.OutcomeRetry}, store.StatusRetrying, &next); err != nil {
+	if err := st.Record(ctx, cb, retry(cb, next)); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Record(ctx, cb, store.Attempt{Manual: true, Outcome: store.OutcomeFailed}, store.StatusRetrying, nil); err != nil {
+	failedManual := store.Update{Attempt: store.Attempt{Kind: store.Manual, Outcome: store.OutcomeFailed},
+		From: cb.Status, To: cb.Status, KeepNext: true}
+	if err := st.Record(ctx, cb, failedManual); err != nil {
 		t.Fatal(err)
 	}
 	got, err := st.Get(ctx, cb.ID)
@@ -74,18 +64,23 @@ func TestRecordAttempts(t *testing.T) {
 	if got.NextAttemptAt == nil || !got.NextAttemptAt.Equal(next) {
 		t.Errorf("next_attempt_at = %v, want %v: a failed manual attempt leaves the schedule alone", got.NextAttemptAt, next)
 	}
-	if got.Attempts[0].N != 1 || got.Attempts[1].N != 2 || !got.Attempts[1].Manual {
+	if got.Attempts[0].N != 1 || got.Attempts[1].N != 2 || got.Attempts[1].Kind != store.Manual {
 		t.Errorf("attempts = %+v", got.Attempts)
 	}
 
 	// A manual resend delivers it meanwhile: the automatic attempt that was
 	// loaded before (status retrying) must not overwrite delivered.
 	stale := *cb
-	if err := st.Record(ctx, cb, store.Attempt{Manual: true, Outcome: store.OutcomeDelivered}, store.StatusDelivered, nil); err != nil {
+	manual := store.Update{Attempt: store.Attempt{Kind: store.Manual, Outcome: store.OutcomeDelivered},
+		From: cb.Status, To: store.StatusDelivered}
+	if err := st.Record(ctx, cb, manual); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Record(ctx, &stale, store.Attempt{Outcome: store.OutcomeFailed}, store.StatusFailed, nil); err != nil {
+	if err := st.Record(ctx, &stale, final(&stale, store.OutcomeFailed, store.StatusFailed)); err != nil {
 		t.Fatal(err)
+	}
+	if got, _ := st.Load(ctx, cb.ID); got.Tries != 2 {
+		t.Errorf("tries = %d, want 2: the stale automatic attempt still counts", got.Tries)
 	}
 	got, _ = st.Get(ctx, cb.ID)
 	if got.Status != store.StatusDelivered || len(got.Attempts) != 4 || got.NextAttemptAt != nil {
@@ -150,7 +145,7 @@ func TestRetentionExpiresRecords(t *testing.T) {
 	ctx := context.Background()
 	st, r := newStore(t, time.Second)
 	cb := newCallback(t, st, "qris", time.Now())
-	if err := st.Record(ctx, cb, store.Attempt{Outcome: store.OutcomeDelivered}, store.StatusDelivered, nil); err != nil {
+	if err := st.Record(ctx, cb, final(cb, store.OutcomeDelivered, store.StatusDelivered)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.CreatePayment(ctx, "qris:demo:O-1", []byte(`{}`)); err != nil {
@@ -191,7 +186,7 @@ func TestScheduleNow(t *testing.T) {
 		t.Errorf("ScheduleNow(pending, nothing scheduled) = %t, %v; want false", ok, err)
 	}
 	next := time.Now().Add(time.Hour)
-	if err := st.Record(ctx, cb, store.Attempt{Outcome: store.OutcomeRetry}, store.StatusRetrying, &next); err != nil {
+	if err := st.Record(ctx, cb, retry(cb, next)); err != nil {
 		t.Fatal(err)
 	}
 	if ok, err := st.ScheduleNow(ctx, cb.ID); err != nil || !ok {

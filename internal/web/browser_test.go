@@ -177,7 +177,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 
 	cb := sim.Callback(id)
-	if cb.Status != store.StatusDelivered || len(cb.Attempts) != 2 || !cb.Attempts[1].Manual {
+	if cb.Status != store.StatusDelivered || len(cb.Attempts) != 2 || cb.Attempts[1].Kind != store.Manual {
 		t.Errorf("callback: %s with %d attempts, want delivered by a second, manual attempt", cb.Status, len(cb.Attempts))
 	}
 	for _, m := range console() {

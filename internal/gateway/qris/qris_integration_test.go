@@ -116,8 +116,8 @@ func TestQRISFailingMerchantRetriedOnScheduleThenFailed(t *testing.T) {
 	wantOutcomes := []store.Outcome{store.OutcomeRetry, store.OutcomeRetry, store.OutcomeRetry, store.OutcomeFailed}
 	schedule := []time.Duration{50 * time.Millisecond, 300 * time.Millisecond, 1200 * time.Millisecond}
 	for i, a := range cb.Attempts {
-		if a.N != i+1 || a.Outcome != wantOutcomes[i] || a.Manual {
-			t.Errorf("attempt %d: n=%d outcome=%s manual=%t, want n=%d outcome=%s", i+1, a.N, a.Outcome, a.Manual, i+1, wantOutcomes[i])
+		if a.N != i+1 || a.Outcome != wantOutcomes[i] || a.Kind != store.Automatic {
+			t.Errorf("attempt %d: n=%d outcome=%s kind=%s, want n=%d outcome=%s", i+1, a.N, a.Outcome, a.Kind, i+1, wantOutcomes[i])
 		}
 		if a.Response == nil || a.Response.Status != 500 {
 			t.Errorf("attempt %d: response %+v, want 500", i+1, a.Response)

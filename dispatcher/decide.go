@@ -1,0 +1,108 @@
+package dispatcher
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/callbacksim/callbacksim/internal/store"
+	"github.com/callbacksim/callbacksim/scheduler"
+)
+
+// attemptEnd is what decide needs to know of an attempt that was sent.
+type attemptEnd struct {
+	verdict Verdict
+	kind    store.Kind
+	from    store.Status // the callback's status before the attempt
+	tries   int          // automatic attempts made before this one
+	end     time.Time    // when the answer (or the error) came
+	// summary says what happened, for the error asynq logs, e.g.
+	// "callback cb_1: attempt retry answered 500".
+	summary string
+}
+
+// decision is what follows an attempt: the outcome recorded on it, the
+// change to its callback, and what asynq is told.
+type decision struct {
+	outcome store.Outcome
+	to      store.Status // the callback's status after the attempt (from when it stays)
+	// keepNext leaves the next automatic attempt as it is; otherwise next
+	// replaces it (nil: none).
+	keepNext  bool
+	next      *time.Time
+	countsTry bool
+	// err is nil when the task is done (asynq marks it completed), a
+	// *scheduler.DueError for a retry at its time, or an error wrapping
+	// asynq.SkipRetry for a permanent end: the task shows as archived.
+	err error
+}
+
+// update is the store's record of the decision about attempt a, made on a
+// callback in status from.
+func (d decision) update(a store.Attempt, from store.Status) store.Update {
+	return store.Update{Attempt: a, From: from, To: d.to, KeepNext: d.keepNext, Next: d.next, CountsTry: d.countsTry}
+}
+
+// decide is the one place that says what follows an attempt. An automatic
+// attempt follows the retry policy: delivered, rejected (a stop code),
+// retried at the end plus the next delay, or failed when no retry is left
+// or the target is forbidden. A manual resend never touches the schedule;
+// it moves the callback only when it delivers or is rejected, and a
+// failure leaves the status as it was. A duplicate changes nothing in the
+// callback. Only a delivery reports success to asynq.
+//
+// decide is pure: it reads nothing but its arguments.
+func decide(e attemptEnd, retry scheduler.Policy) decision {
+	outcome := e.verdict.Outcome
+	switch e.kind {
+	case store.Automatic:
+		d := decision{outcome: outcome, countsTry: true}
+		switch outcome {
+		case store.OutcomeDelivered:
+			d.to = store.StatusDelivered
+			return d
+		case store.OutcomeRejected:
+			d.to = store.StatusRejected
+			return d.stop(e)
+		case store.OutcomeRetry:
+			if delay, ok := retry.Delay(e.tries + 1); ok {
+				at := e.end.Add(delay)
+				d.to, d.next = store.StatusRetrying, &at
+				d.err = &scheduler.DueError{At: at, Err: errors.New(e.summary)}
+				return d
+			}
+		}
+		d.outcome, d.to = store.OutcomeFailed, store.StatusFailed
+		return d.stop(e)
+	case store.Manual:
+		d := decision{outcome: outcome}
+		switch outcome {
+		case store.OutcomeDelivered:
+			d.to = store.StatusDelivered
+			return d
+		case store.OutcomeRejected:
+			d.to = store.StatusRejected
+			return d.stop(e)
+		}
+		d.outcome, d.to, d.keepNext = store.OutcomeFailed, e.from, true
+		return d.stop(e)
+	case store.Duplicate:
+		d := decision{outcome: outcome, to: e.from, keepNext: true}
+		if outcome == store.OutcomeDelivered {
+			return d
+		}
+		if outcome == store.OutcomeRetry {
+			d.outcome = store.OutcomeFailed // a copy is never retried
+		}
+		return d.stop(e)
+	}
+	panic(fmt.Sprintf("dispatcher: attempt kind %d", e.kind)) // Kind has three values; Decode refuses others
+}
+
+// stop ends the task for good: asynq archives it and does not retry it.
+func (d decision) stop(e attemptEnd) decision {
+	d.err = fmt.Errorf("dispatcher: %s: %w", e.summary, asynq.SkipRetry)
+	return d
+}

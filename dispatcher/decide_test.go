@@ -1,0 +1,141 @@
+package dispatcher
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/hibiken/asynq"
+
+	"github.com/callbacksim/callbacksim/internal/store"
+	"github.com/callbacksim/callbacksim/scheduler"
+)
+
+// asynqEnd is what asynq is told by a decision's error.
+type asynqEnd string
+
+const (
+	endDone  asynqEnd = "done"  // nil: completed
+	endRetry asynqEnd = "retry" // a *scheduler.DueError at the next attempt
+	endStop  asynqEnd = "stop"  // wraps asynq.SkipRetry: archived
+)
+
+func endOf(t *testing.T, err error) asynqEnd {
+	t.Helper()
+	var due *scheduler.DueError
+	switch {
+	case err == nil:
+		return endDone
+	case errors.As(err, &due):
+		if due.Err == nil {
+			t.Errorf("a retry's DueError has no cause: asynq would not count it as a failure")
+		}
+		return endRetry
+	case errors.Is(err, asynq.SkipRetry):
+		return endStop
+	}
+	t.Fatalf("decision error %v is neither nil, a DueError nor SkipRetry", err)
+	return ""
+}
+
+// TestDecide covers every attempt kind against every verdict outcome, with
+// retries left and with none.
+func TestDecide(t *testing.T) {
+	policy := scheduler.NewPolicy([]time.Duration{5 * time.Second, 30 * time.Second, 2 * time.Minute}, 1)
+	end := time.Date(2024, 1, 20, 10, 30, 45, 0, time.UTC)
+	retryAt := func(d time.Duration) *time.Time { at := end.Add(d); return &at }
+
+	type want struct {
+		outcome   store.Outcome
+		to        store.Status
+		keepNext  bool
+		next      *time.Time
+		countsTry bool
+		end       asynqEnd
+	}
+	const (
+		left = 1 // tries so far: two retries are left
+		none = 3 // tries so far: the schedule is used up
+	)
+	tests := []struct {
+		name    string
+		kind    store.Kind
+		outcome store.Outcome // the verdict's
+		from    store.Status
+		tries   int
+		want    want
+	}{
+		{"automatic delivered", store.Automatic, store.OutcomeDelivered, store.StatusRetrying, left,
+			want{store.OutcomeDelivered, store.StatusDelivered, false, nil, true, endDone}},
+		{"automatic delivered on its last try", store.Automatic, store.OutcomeDelivered, store.StatusRetrying, none,
+			want{store.OutcomeDelivered, store.StatusDelivered, false, nil, true, endDone}},
+		{"automatic rejected", store.Automatic, store.OutcomeRejected, store.StatusPending, 0,
+			want{store.OutcomeRejected, store.StatusRejected, false, nil, true, endStop}},
+		{"automatic rejected with none left", store.Automatic, store.OutcomeRejected, store.StatusRetrying, none,
+			want{store.OutcomeRejected, store.StatusRejected, false, nil, true, endStop}},
+		{"first automatic failure: retry after the first delay", store.Automatic, store.OutcomeRetry, store.StatusPending, 0,
+			want{store.OutcomeRetry, store.StatusRetrying, false, retryAt(5 * time.Second), true, endRetry}},
+		{"automatic failure with retries left: the next delay", store.Automatic, store.OutcomeRetry, store.StatusRetrying, left,
+			want{store.OutcomeRetry, store.StatusRetrying, false, retryAt(30 * time.Second), true, endRetry}},
+		{"automatic failure with none left: failed", store.Automatic, store.OutcomeRetry, store.StatusRetrying, none,
+			want{store.OutcomeFailed, store.StatusFailed, false, nil, true, endStop}},
+		{"automatic to a forbidden target: failed at once", store.Automatic, store.OutcomeFailed, store.StatusPending, 0,
+			want{store.OutcomeFailed, store.StatusFailed, false, nil, true, endStop}},
+
+		{"manual delivered", store.Manual, store.OutcomeDelivered, store.StatusFailed, none,
+			want{store.OutcomeDelivered, store.StatusDelivered, false, nil, false, endDone}},
+		{"manual delivered while a retry waits: the retry is dropped", store.Manual, store.OutcomeDelivered, store.StatusRetrying, left,
+			want{store.OutcomeDelivered, store.StatusDelivered, false, nil, false, endDone}},
+		{"manual rejected", store.Manual, store.OutcomeRejected, store.StatusRetrying, left,
+			want{store.OutcomeRejected, store.StatusRejected, false, nil, false, endStop}},
+		{"manual failure leaves a retrying callback as it was", store.Manual, store.OutcomeRetry, store.StatusRetrying, left,
+			want{store.OutcomeFailed, store.StatusRetrying, true, nil, false, endStop}},
+		{"manual failure leaves a failed callback failed", store.Manual, store.OutcomeRetry, store.StatusFailed, none,
+			want{store.OutcomeFailed, store.StatusFailed, true, nil, false, endStop}},
+		{"manual failure leaves a delivered callback delivered", store.Manual, store.OutcomeRetry, store.StatusDelivered, 1,
+			want{store.OutcomeFailed, store.StatusDelivered, true, nil, false, endStop}},
+		{"manual to a forbidden target", store.Manual, store.OutcomeFailed, store.StatusDelivered, 1,
+			want{store.OutcomeFailed, store.StatusDelivered, true, nil, false, endStop}},
+
+		{"duplicate delivered changes nothing", store.Duplicate, store.OutcomeDelivered, store.StatusPending, 0,
+			want{store.OutcomeDelivered, store.StatusPending, true, nil, false, endDone}},
+		{"duplicate rejected changes nothing, and is not a success", store.Duplicate, store.OutcomeRejected, store.StatusDelivered, 1,
+			want{store.OutcomeRejected, store.StatusDelivered, true, nil, false, endStop}},
+		{"duplicate failure is failed, not retried, not a success", store.Duplicate, store.OutcomeRetry, store.StatusRetrying, left,
+			want{store.OutcomeFailed, store.StatusRetrying, true, nil, false, endStop}},
+		{"duplicate failure with none left", store.Duplicate, store.OutcomeRetry, store.StatusFailed, none,
+			want{store.OutcomeFailed, store.StatusFailed, true, nil, false, endStop}},
+		{"duplicate to a forbidden target", store.Duplicate, store.OutcomeFailed, store.StatusPending, 0,
+			want{store.OutcomeFailed, store.StatusPending, true, nil, false, endStop}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := decide(attemptEnd{
+				verdict: Verdict{Outcome: tt.outcome}, kind: tt.kind, from: tt.from, tries: tt.tries, end: end,
+				summary: "callback cb_1: answered 500",
+			}, policy)
+			got := want{d.outcome, d.to, d.keepNext, d.next, d.countsTry, endOf(t, d.err)}
+			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(want{})); diff != "" {
+				t.Errorf("decide (-want +got):\n%s", diff)
+			}
+			var due *scheduler.DueError
+			if errors.As(d.err, &due) && (d.next == nil || !due.At.Equal(*d.next)) {
+				t.Errorf("asynq is told to retry at %s, the store at %v", due.At, d.next)
+			}
+			u := d.update(store.Attempt{N: 1}, tt.from)
+			if u.From != tt.from || u.To != d.to || u.KeepNext != d.keepNext || u.Next != d.next || u.CountsTry != d.countsTry {
+				t.Errorf("update %+v does not carry decision %+v", u, d)
+			}
+		})
+	}
+}
+
+// An empty schedule never retries: the first failure fails the callback.
+func TestDecideWithoutRetries(t *testing.T) {
+	d := decide(attemptEnd{verdict: Verdict{Outcome: store.OutcomeRetry}, kind: store.Automatic, from: store.StatusPending},
+		scheduler.NewPolicy(nil, 1))
+	if d.outcome != store.OutcomeFailed || d.to != store.StatusFailed || endOf(t, d.err) != endStop {
+		t.Errorf("decide = %+v, want failed and stopped", d)
+	}
+}
