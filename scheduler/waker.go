@@ -94,13 +94,6 @@ func (w *Waker) fire(id string, wk *wake) {
 	w.mu.Unlock()
 }
 
-// Pending is the number of wake-ups waiting.
-func (w *Waker) Pending() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return len(w.wakes)
-}
-
 // Stop cancels every wake-up still waiting; asynq runs those tasks on its
 // own. Wake does nothing after Stop.
 func (w *Waker) Stop() {
