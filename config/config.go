@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/callbacksim/callbacksim/payloads"
 )
 
 // Provider names, as they appear in configuration keys, API paths and metric
@@ -190,17 +192,11 @@ type Merchant struct {
 	Centili  *CentiliMerchant  `mapstructure:"centili"`
 }
 
-// QRIS signing modes.
-const (
-	SigningHMACSHA256     = "hmac-sha256"
-	SigningStandardWebhks = "standard-webhooks"
-)
-
 // QRISMerchant holds a merchant's QRIS credentials.
 type QRISMerchant struct {
 	Token         string `mapstructure:"token"`          // the Bearer access token
 	SigningSecret string `mapstructure:"signing_secret"` // empty: unsigned callbacks
-	Signing       string `mapstructure:"signing"`        // hmac-sha256 or standard-webhooks
+	Signing       string `mapstructure:"signing"`        // payloads.QRISSigningHMAC or payloads.QRISSigningStandardWebhooks
 }
 
 // CinetPayMerchant holds a merchant's CinetPay credentials.
@@ -258,16 +254,11 @@ func cloneProvider(p Provider) Provider {
 func DemoMerchant() Merchant {
 	return Merchant{
 		ID:       "demo",
-		QRIS:     &QRISMerchant{Token: "demo-qris-token", Signing: SigningHMACSHA256},
+		QRIS:     &QRISMerchant{Token: "demo-qris-token", Signing: payloads.QRISSigningHMAC},
 		CinetPay: &CinetPayMerchant{APIKey: "demo-apikey", SiteID: "445160", SecretKey: "demo-secret"},
 		Centili: &CentiliMerchant{
 			Service: "demo-service", SignatureKey: "demo-sign-key", SignAlgorithm: "sha1",
 			NotificationURL: "http://127.0.0.1:9090/centili",
 		},
 	}
-}
-
-// ScaleDelay multiplies a simulated delay by the time scale.
-func (c Config) ScaleDelay(d time.Duration) time.Duration {
-	return time.Duration(float64(d) * c.TimeScale)
 }

@@ -213,8 +213,8 @@ func (m Merchant) validateQRIS(prefix string, seen uniqueness) error {
 		return err
 	}
 	switch q.Signing {
-	case "", SigningHMACSHA256:
-	case SigningStandardWebhks:
+	case "", payloads.QRISSigningHMAC:
+	case payloads.QRISSigningStandardWebhooks:
 		if q.SigningSecret != "" {
 			if _, err := payloads.DecodeWebhookSecret(q.SigningSecret); err != nil {
 				return invalid(prefix+"signing_secret", "standard-webhooks secrets are written whsec_<base64>")

@@ -15,12 +15,19 @@ type Policy struct {
 	schedule []time.Duration
 }
 
+// Scale multiplies a simulated delay by the time scale (time_scale 0.01
+// turns 5 s into 50 ms). Every retry delay and simulated wait is scaled
+// here; the per-attempt timeout never is.
+func Scale(d time.Duration, scale float64) time.Duration {
+	return time.Duration(float64(d) * scale)
+}
+
 // NewPolicy returns the policy of a configured schedule with every delay
-// multiplied by scale (0.01 turns 5 s into 50 ms).
+// scaled by scale.
 func NewPolicy(schedule []time.Duration, scale float64) Policy {
 	scaled := make([]time.Duration, len(schedule))
 	for i, d := range schedule {
-		scaled[i] = time.Duration(float64(d) * scale)
+		scaled[i] = Scale(d, scale)
 	}
 	return Policy{schedule: scaled}
 }

@@ -2,13 +2,11 @@ package api
 
 import (
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
-	"github.com/callbacksim/callbacksim/config"
 	"github.com/callbacksim/callbacksim/internal/httpapi"
 	"github.com/callbacksim/callbacksim/internal/store"
 )
@@ -88,12 +86,9 @@ func validateIDs(ids []string) error {
 }
 
 func (f bulkFilter) parse() (store.Filter, error) {
-	out := store.Filter{Provider: f.Provider, Status: store.Status(f.Status)}
-	if f.Provider != "" && !slices.Contains(config.ProviderNames, f.Provider) {
-		return out, httpapi.BadField("filter.provider", "must be one of qris, cinetpay, centili; got %q", f.Provider)
-	}
-	if f.Status != "" && !slices.Contains(store.Statuses, out.Status) {
-		return out, httpapi.BadField("filter.status", "must be one of pending, retrying, delivered, rejected, failed; got %q", f.Status)
+	out, err := parseFilter("filter.", f.Provider, f.Status)
+	if err != nil {
+		return out, err
 	}
 	for _, t := range []struct {
 		field, value string

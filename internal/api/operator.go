@@ -49,13 +49,6 @@ func (o *Operator) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/callbacks/resend", o.auth(o.resendBulk))
 }
 
-// Authorized reports whether r carries the admin token, in the Bearer
-// header or in the dashboard's session cookie.
-func (o *Operator) Authorized(r *http.Request) bool {
-	ok, _ := httpapi.AdminAuth(r, o.token)
-	return ok
-}
-
 // auth lets a request through with the admin token; one that came by the
 // dashboard's cookie must also pass the CSRF check when it changes state.
 func (o *Operator) auth(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
@@ -91,12 +84,9 @@ func (o *Operator) list(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return httpapi.Errorf(http.StatusBadRequest, "malformed query string: %v", err)
 	}
-	f := store.Filter{Provider: q.Get("provider"), Status: store.Status(q.Get("status"))}
-	if f.Provider != "" && !slices.Contains(config.ProviderNames, f.Provider) {
-		return httpapi.BadField("provider", "must be one of qris, cinetpay, centili; got %q", f.Provider)
-	}
-	if f.Status != "" && !slices.Contains(store.Statuses, f.Status) {
-		return httpapi.BadField("status", "must be one of pending, retrying, delivered, rejected, failed; got %q", f.Status)
+	f, err := parseFilter("", q.Get("provider"), q.Get("status"))
+	if err != nil {
+		return err
 	}
 	limit := DefaultLimit
 	if s := q.Get("limit"); s != "" {
@@ -122,6 +112,19 @@ func (o *Operator) list(w http.ResponseWriter, r *http.Request) error {
 	}
 	httpapi.WriteJSON(w, http.StatusOK, ans)
 	return nil
+}
+
+// parseFilter reads a provider and a status, either of which may be empty
+// (any); prefix names where the fields are in the request ("filter.").
+func parseFilter(prefix, provider, status string) (store.Filter, error) {
+	f := store.Filter{Provider: provider, Status: store.Status(status)}
+	if f.Provider != "" && !slices.Contains(config.ProviderNames, f.Provider) {
+		return f, httpapi.BadField(prefix+"provider", "must be one of qris, cinetpay, centili; got %q", f.Provider)
+	}
+	if f.Status != "" && !slices.Contains(store.Statuses, f.Status) {
+		return f, httpapi.BadField(prefix+"status", "must be one of pending, retrying, delivered, rejected, failed; got %q", f.Status)
+	}
+	return f, nil
 }
 
 // detail is a callback with its attempts, an empty list included.

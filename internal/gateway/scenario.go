@@ -9,6 +9,7 @@ import (
 
 	"github.com/callbacksim/callbacksim/internal/httpapi"
 	"github.com/callbacksim/callbacksim/internal/queue"
+	"github.com/callbacksim/callbacksim/scheduler"
 )
 
 // Limits of a scenario.
@@ -76,7 +77,7 @@ func (s Scenario) Validate() error {
 
 // HeldFor is the wait before the first attempt under time scale.
 func (s Scenario) HeldFor(scale float64) time.Duration {
-	return time.Duration(float64(s.Delay) * scale)
+	return scheduler.Scale(time.Duration(s.Delay), scale)
 }
 
 // ValidateFor is Validate for a gateway; several says whether one simulate
@@ -102,6 +103,6 @@ func (s Scenario) Plan(scale float64) queue.Plan {
 		Hold:       s.HeldFor(scale),
 		Duplicates: s.Duplicates,
 		OutOfOrder: s.OutOfOrder,
-		Gap:        max(time.Duration(float64(SequenceGap)*scale), MinSequenceGap),
+		Gap:        max(scheduler.Scale(SequenceGap, scale), MinSequenceGap),
 	}
 }

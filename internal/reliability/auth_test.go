@@ -13,6 +13,7 @@ import (
 	"github.com/callbacksim/callbacksim/internal/httpapi"
 	"github.com/callbacksim/callbacksim/internal/redistest"
 	"github.com/callbacksim/callbacksim/internal/simtest"
+	"github.com/callbacksim/callbacksim/payloads"
 )
 
 const (
@@ -26,13 +27,13 @@ func twoMerchants(redisURL string) config.Config {
 	cfg := simtest.Config(redisURL)
 	cfg.Merchants = []config.Merchant{
 		{
-			ID: "shop-a", QRIS: &config.QRISMerchant{Token: tokenA, Signing: config.SigningHMACSHA256},
+			ID: "shop-a", QRIS: &config.QRISMerchant{Token: tokenA, Signing: payloads.QRISSigningHMAC},
 			CinetPay: &config.CinetPayMerchant{APIKey: "shop-a-apikey", SiteID: "1001", SecretKey: "shop-a-secret"},
 			Centili: &config.CentiliMerchant{Service: "shop-a-service", SignatureKey: "shop-a-sign", SignAlgorithm: "sha1",
 				NotificationURL: "http://127.0.0.1:9/centili"},
 		},
 		{
-			ID: "shop-b", QRIS: &config.QRISMerchant{Token: tokenB, Signing: config.SigningHMACSHA256},
+			ID: "shop-b", QRIS: &config.QRISMerchant{Token: tokenB, Signing: payloads.QRISSigningHMAC},
 			CinetPay: &config.CinetPayMerchant{APIKey: "shop-b-apikey", SiteID: "1002", SecretKey: "shop-b-secret"},
 			Centili: &config.CentiliMerchant{Service: "shop-b-service", SignatureKey: "shop-b-sign", SignAlgorithm: "sha1",
 				NotificationURL: "http://127.0.0.1:9/centili"},

@@ -10,9 +10,9 @@ import (
 // batcher coalesces the pipelines of concurrent callers: while a round trip
 // is in flight, the commands that arrive wait, and go out together in the
 // next one. A caller alone pays one round trip, as with a pipeline of its
-// own; fifty workers each recording an attempt share a few. Each round trip
-// costs both this process and Redis a write, a read and a wake-up (about
-// 20 µs of CPU on loopback); the benchmark's profile showed them dominating.
+// own; fifty workers each recording an attempt share a few, and each round
+// trip saved is a write, a read and a wake-up saved in this process and in
+// Redis (BENCHMARKS.md has the figures).
 //
 // No goroutine runs while nothing is queued: the first caller to find no
 // flusher starts one, which exits when the queue is empty.
@@ -25,12 +25,8 @@ type batcher struct {
 }
 
 // maxFlushers bounds the round trips in flight at once; maxBatch bounds
-// the callers in one. One flusher makes the largest batches: in the
-// benchmark's end-to-end run, about 5 callers per round trip with one,
-// 2.9 with two, 2.0 with four; three A/B runs of 10,000 callbacks gave
-// throughput ratios 0.39/0.46/0.42 with one, 0.35/0.27/0.46 with two and
-// 0.37/0.31/0.32 without batching, and Redis CPU per delivery 100-126 us
-// with one against 130-148 us without.
+// the callers in one. One flusher makes the largest batches, and measured
+// best (BENCHMARKS.md, store batching).
 const (
 	maxFlushers = 1
 	maxBatch    = 128
