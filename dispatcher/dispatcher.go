@@ -194,7 +194,7 @@ func (d *Dispatcher) waitUntil(ctx context.Context, due time.Time, limit time.Du
 func (d *Dispatcher) attempt(ctx context.Context, cb *store.Callback, kind store.Kind, policy Policy, r payloads.Renderer) error {
 	start := d.now()
 	if kind == store.Automatic && cb.Tries > 0 && cb.NextAttemptAt != nil {
-		d.metrics.RetryLateness.WithLabelValues(cb.Provider).Observe(start.Sub(*cb.NextAttemptAt).Seconds())
+		d.metrics.RetryStarted(cb.Provider, start.Sub(*cb.NextAttemptAt))
 	}
 	reqs, err := r.Render(payloads.Notification{ID: cb.ID, URL: cb.URL, Payload: cb.Payload, At: start})
 	if err != nil {
@@ -246,18 +246,14 @@ func (d *Dispatcher) wake(ctx context.Context, err error) {
 
 // observe counts an attempt recorded on cb, which was in status from.
 func (d *Dispatcher) observe(cb *store.Callback, a store.Attempt, v Verdict, end time.Time, from store.Status) {
-	d.metrics.Attempts.WithLabelValues(cb.Provider, string(a.Outcome), v.CodeClass).Inc()
-	d.metrics.AttemptDuration.WithLabelValues(cb.Provider).Observe(a.DurationMS / 1000)
+	d.metrics.AttemptDone(cb.Provider, string(a.Outcome), v.CodeClass, time.Duration(a.DurationMS*float64(time.Millisecond)))
 	d.log.Debug("attempt", "callback", cb.ID, "provider", cb.Provider, "kind", a.Kind,
 		"outcome", a.Outcome, "code_class", v.CodeClass, "error", a.Error, "duration_ms", a.DurationMS)
 	to := cb.Status
 	if to == from || !to.Final() {
 		return
 	}
-	d.metrics.Finished.WithLabelValues(cb.Provider, string(to)).Inc()
-	if to == store.StatusDelivered {
-		d.metrics.DeliveryLatency.WithLabelValues(cb.Provider).Observe(end.Sub(cb.CreatedAt).Seconds())
-	}
+	d.metrics.CallbackFinished(cb.Provider, string(to), end.Sub(cb.CreatedAt))
 	d.log.Info("callback finished", "callback", cb.ID, "provider", cb.Provider, "status", to, "tries", cb.Tries)
 }
 

@@ -8,10 +8,12 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"syscall"
 	"testing"
 
 	"github.com/callbacksim/callbacksim/internal/egress"
+	"github.com/callbacksim/callbacksim/internal/metrics"
 	"github.com/callbacksim/callbacksim/internal/store"
 )
 
@@ -66,5 +68,27 @@ func TestClassify(t *testing.T) {
 				t.Errorf("Classify(%d, %v) = %+v, want %+v", tt.code, tt.err, got, want)
 			}
 		})
+	}
+}
+
+// Every label a verdict can carry is one the metrics create at start-up.
+func TestVerdictLabelsAreBounded(t *testing.T) {
+	c := Classifier{SuccessCodes: []int{200}, StopCodes: []int{406}}
+	var verdicts []Verdict
+	for code := 0; code <= 700; code++ {
+		verdicts = append(verdicts, c.Classify(code, nil))
+	}
+	for _, err := range []error{context.DeadlineExceeded, egress.ErrBlocked, io.EOF, errors.New("odd")} {
+		verdicts = append(verdicts, c.Classify(0, err))
+	}
+	for _, v := range verdicts {
+		if !slices.Contains(metrics.CodeClasses, v.CodeClass) || !slices.Contains(metrics.Outcomes, string(v.Outcome)) {
+			t.Errorf("verdict %+v has a label outside metrics.CodeClasses %v or metrics.Outcomes %v", v, metrics.CodeClasses, metrics.Outcomes)
+		}
+	}
+	for _, o := range []store.Outcome{store.OutcomeDelivered, store.OutcomeRetry, store.OutcomeRejected, store.OutcomeFailed} {
+		if !slices.Contains(metrics.Outcomes, string(o)) {
+			t.Errorf("outcome %s is not in metrics.Outcomes", o)
+		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -105,8 +104,7 @@ func instrument(m *metrics.Metrics, log *slog.Logger, mux *http.ServeMux) http.H
 			if route == "" {
 				route = "unmatched"
 			}
-			m.HTTPRequests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
-			m.HTTPRequestSeconds.WithLabelValues(route).Observe(time.Since(start).Seconds())
+			m.HTTPRequest(route, rec.status, time.Since(start))
 		}()
 		if _, pattern := mux.Handler(r); pattern == "" {
 			r.Pattern = ""

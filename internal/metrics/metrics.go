@@ -3,7 +3,14 @@
 // a URL.
 package metrics
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/callbacksim/callbacksim/config"
+)
 
 // Namespace prefixes every metric name.
 const Namespace = "callbacksim"
@@ -26,60 +33,123 @@ var (
 	HTTPRequestBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}
 )
 
-// Metrics holds the collectors of one process. The zero value is not usable:
-// call New.
+// The bounded label values. Every combination of them exists from New on,
+// so that a rate over a failure series reads 0, not "no data", before the
+// first failure.
+var (
+	// Outcomes are the outcome label's values (store.Outcome).
+	Outcomes = []string{"delivered", "retry", "rejected", "failed"}
+	// CodeClasses are the code_class label's values: the class of the
+	// merchant's answer, or why none came.
+	CodeClasses = []string{"1xx", "2xx", "3xx", "4xx", "5xx", "timeout", "network"}
+	// FinalStatuses are the status label's values (the final store.Status).
+	FinalStatuses = []string{"delivered", "rejected", "failed"}
+)
+
+// Metrics holds the collectors of one process; its methods record what
+// happened, with bounded labels. The zero value is not usable: call New.
 type Metrics struct {
-	PaymentsInitiated  *prometheus.CounterVec
-	Attempts           *prometheus.CounterVec
-	AttemptDuration    *prometheus.HistogramVec
-	Finished           *prometheus.CounterVec
-	DeliveryLatency    *prometheus.HistogramVec
-	RetryLateness      *prometheus.HistogramVec
-	HTTPRequests       *prometheus.CounterVec
-	HTTPRequestSeconds *prometheus.HistogramVec
+	paymentsInitiated  *prometheus.CounterVec
+	attempts           *prometheus.CounterVec
+	attemptDuration    *prometheus.HistogramVec
+	finished           *prometheus.CounterVec
+	deliveryLatency    *prometheus.HistogramVec
+	retryLateness      *prometheus.HistogramVec
+	httpRequests       *prometheus.CounterVec
+	httpRequestSeconds *prometheus.HistogramVec
 }
 
-// New creates the metrics and registers them with reg.
+// New creates the metrics, with every bounded label combination, and
+// registers them with reg.
 func New(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
-		PaymentsInitiated: prometheus.NewCounterVec(prometheus.CounterOpts{
+		paymentsInitiated: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "payments_initiated_total",
 			Help: "Simulated payments created through a gateway API.",
 		}, []string{"provider"}),
-		Attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "delivery_attempts_total",
 			Help: "Callback delivery attempts, by outcome and by class of the merchant's answer.",
 		}, []string{"provider", "outcome", "code_class"}),
-		AttemptDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		attemptDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: Namespace, Name: "delivery_attempt_duration_seconds",
 			Help:    "Time from the start of an attempt to the merchant's full answer (or the error).",
 			Buckets: AttemptDurationBuckets,
 		}, []string{"provider"}),
-		Finished: prometheus.NewCounterVec(prometheus.CounterOpts{
+		finished: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "callbacks_finished_total",
 			Help: "Callbacks that reached a final status.",
 		}, []string{"provider", "status"}),
-		DeliveryLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		deliveryLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: Namespace, Name: "callback_delivery_latency_seconds",
 			Help:    "Time from the payment's outcome to the callback's delivery, retries included.",
 			Buckets: DeliveryLatencyBuckets,
 		}, []string{"provider"}),
-		RetryLateness: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		retryLateness: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: Namespace, Name: "retry_lateness_seconds",
 			Help:    "Actual minus scheduled start of each retry.",
 			Buckets: RetryLatenessBuckets,
 		}, []string{"provider"}),
-		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "http_requests_total",
 			Help: "Requests served by the HTTP API, by route pattern and status code.",
 		}, []string{"route", "code"}),
-		HTTPRequestSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		httpRequestSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: Namespace, Name: "http_request_duration_seconds",
 			Help:    "Time to serve a request of the HTTP API, by route pattern.",
 			Buckets: HTTPRequestBuckets,
 		}, []string{"route"}),
 	}
-	reg.MustRegister(m.PaymentsInitiated, m.Attempts, m.AttemptDuration, m.Finished,
-		m.DeliveryLatency, m.RetryLateness, m.HTTPRequests, m.HTTPRequestSeconds)
+	reg.MustRegister(m.paymentsInitiated, m.attempts, m.attemptDuration, m.finished,
+		m.deliveryLatency, m.retryLateness, m.httpRequests, m.httpRequestSeconds)
+	for _, p := range config.ProviderNames {
+		m.paymentsInitiated.WithLabelValues(p)
+		m.attemptDuration.WithLabelValues(p)
+		m.deliveryLatency.WithLabelValues(p)
+		m.retryLateness.WithLabelValues(p)
+		for _, o := range Outcomes {
+			for _, c := range CodeClasses {
+				m.attempts.WithLabelValues(p, o, c)
+			}
+		}
+		for _, st := range FinalStatuses {
+			m.finished.WithLabelValues(p, st)
+		}
+	}
 	return m
+}
+
+// PaymentInitiated counts a payment created through provider's API.
+func (m *Metrics) PaymentInitiated(provider string) {
+	m.paymentsInitiated.WithLabelValues(provider).Inc()
+}
+
+// AttemptDone counts an attempt of provider that ended with outcome, the
+// merchant's answer in codeClass, after d.
+func (m *Metrics) AttemptDone(provider, outcome, codeClass string, d time.Duration) {
+	m.attempts.WithLabelValues(provider, outcome, codeClass).Inc()
+	m.attemptDuration.WithLabelValues(provider).Observe(d.Seconds())
+}
+
+// CallbackFinished counts a callback of provider that reached final status
+// status, latency after the payment's outcome (observed for a delivery
+// only).
+func (m *Metrics) CallbackFinished(provider, status string, latency time.Duration) {
+	m.finished.WithLabelValues(provider, status).Inc()
+	if status == "delivered" {
+		m.deliveryLatency.WithLabelValues(provider).Observe(latency.Seconds())
+	}
+}
+
+// RetryStarted records how late a retry of provider started: its actual
+// minus its scheduled start.
+func (m *Metrics) RetryStarted(provider string, lateness time.Duration) {
+	m.retryLateness.WithLabelValues(provider).Observe(lateness.Seconds())
+}
+
+// HTTPRequest counts a request the HTTP API served on route (a mux
+// pattern, or "unmatched") with status code, in d.
+func (m *Metrics) HTTPRequest(route string, code int, d time.Duration) {
+	m.httpRequests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+	m.httpRequestSeconds.WithLabelValues(route).Observe(d.Seconds())
 }

@@ -84,14 +84,11 @@ func TestHistogramBucketsFitWhatTheyMeasure(t *testing.T) {
 func TestNewRegistersEveryMetricWithItsLabels(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg)
-	m.PaymentsInitiated.WithLabelValues("qris").Inc()
-	m.Attempts.WithLabelValues("qris", "delivered", "2xx").Inc()
-	m.AttemptDuration.WithLabelValues("qris").Observe(.01)
-	m.Finished.WithLabelValues("qris", "delivered").Inc()
-	m.DeliveryLatency.WithLabelValues("qris").Observe(.02)
-	m.RetryLateness.WithLabelValues("qris").Observe(.003)
-	m.HTTPRequests.WithLabelValues("GET /healthz", "200").Inc()
-	m.HTTPRequestSeconds.WithLabelValues("GET /healthz").Observe(.001)
+	m.PaymentInitiated("qris")
+	m.AttemptDone("qris", "delivered", "2xx", 10*time.Millisecond)
+	m.CallbackFinished("qris", "delivered", 20*time.Millisecond)
+	m.RetryStarted("qris", 3*time.Millisecond)
+	m.HTTPRequest("GET /healthz", 200, time.Millisecond)
 
 	fams, err := reg.Gather()
 	if err != nil {
@@ -124,5 +121,48 @@ func TestNewRegistersEveryMetricWithItsLabels(t *testing.T) {
 		if !slices.Equal(labels, w.labels) {
 			t.Errorf("%s labels = %v, want %v", name, labels, w.labels)
 		}
+	}
+}
+
+// Every bounded label combination exists from the start, at 0: a rate over
+// a failure series reads 0, not "no data", before the first failure.
+func TestEveryLabelCombinationStartsAtZero(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	metrics.New(reg)
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	series := map[string][]*dto.Metric{}
+	for _, f := range fams {
+		series[f.GetName()] = f.GetMetric()
+	}
+	providers := len(config.ProviderNames)
+	want := map[string]int{
+		"callbacksim_payments_initiated_total":          providers,
+		"callbacksim_delivery_attempts_total":           providers * len(metrics.Outcomes) * len(metrics.CodeClasses),
+		"callbacksim_delivery_attempt_duration_seconds": providers,
+		"callbacksim_callbacks_finished_total":          providers * len(metrics.FinalStatuses),
+		"callbacksim_callback_delivery_latency_seconds": providers,
+		"callbacksim_retry_lateness_seconds":            providers,
+	}
+	for name, n := range want {
+		if got := len(series[name]); got != n {
+			t.Errorf("%s: %d series at start, want %d", name, got, n)
+		}
+		for _, s := range series[name] {
+			if v := s.GetCounter().GetValue() + float64(s.GetHistogram().GetSampleCount()); v != 0 {
+				t.Errorf("%s %v = %v at start, want 0", name, s.GetLabel(), v)
+			}
+		}
+	}
+	failed := false
+	for _, s := range series["callbacksim_callbacks_finished_total"] {
+		for _, l := range s.GetLabel() {
+			failed = failed || l.GetName() == "status" && l.GetValue() == "failed"
+		}
+	}
+	if !failed {
+		t.Error(`callbacks_finished_total{status="failed"} does not exist before the first failure`)
 	}
 }

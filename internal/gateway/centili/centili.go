@@ -175,7 +175,7 @@ func (g *Gateway) simulate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if req.EventType != EventOptOut { // every other event is a charge
-		g.metrics.PaymentsInitiated.WithLabelValues(config.Centili).Inc()
+		g.metrics.PaymentInitiated(config.Centili)
 	}
 	httpapi.WriteJSON(w, http.StatusAccepted, simulateAnswer{
 		CallbackID: cb.ID, TransactionID: params["transactionid"], SubscriptionID: params["subscriptionid"],

@@ -50,7 +50,7 @@ func (g *Gateway) initiate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err, now)
 		return
 	}
-	g.metrics.PaymentsInitiated.WithLabelValues(config.CinetPay).Inc()
+	g.metrics.PaymentInitiated(config.CinetPay)
 	writeAnswer(w, http.StatusOK, answer{
 		Code: CodeCreated, Description: "Transaction created with success",
 		Data: initData{PaymentToken: p.Token, PaymentURL: baseURL(r) + checkoutPath + p.Token},

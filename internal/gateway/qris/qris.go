@@ -201,7 +201,7 @@ func (g *Gateway) initiate(w http.ResponseWriter, r *http.Request, m config.Merc
 	if err != nil {
 		return err
 	}
-	g.metrics.PaymentsInitiated.WithLabelValues(config.QRIS).Inc()
+	g.metrics.PaymentInitiated(config.QRIS)
 	httpapi.WriteJSON(w, http.StatusCreated, txn)
 	return nil
 }
