@@ -1,7 +1,8 @@
 // Package dispatcher sends callback attempts: the asynq handler that loads a
 // callback, renders this attempt's requests, sends them, classifies the
-// answer, records the attempt and tells asynq what comes next (nothing, a
-// retry at the scheduled time, or SkipRetry for a permanent end).
+// answer (Classifier), decides what follows (decide, one pure function),
+// records the attempt as decided and tells asynq: nothing, a retry at the
+// scheduled time, or SkipRetry for a permanent end.
 package dispatcher
 
 import (

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs callbacksim's whole test suite on a fresh machine: installs what the
 # tests need (redis-server; chromium for the dashboard's browser test) when it
-# is missing, then vet, a short fuzzing pass, and the race-enabled tests.
+# is missing, then gofmt, vet, staticcheck, a short fuzzing pass, and the
+# race-enabled tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,8 +20,16 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+echo "== gofmt"
+unformatted=$(gofmt -l .)
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change: $unformatted" >&2
+  exit 1
+fi
 echo "== go vet"
 go vet ./...
+echo "== staticcheck"
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 echo "== fuzz (${FUZZTIME:-5s} per target)"
 scripts/fuzz.sh "${FUZZTIME:-5s}"
 echo "== go test -race"

@@ -126,8 +126,13 @@ func TestListTimeRangeAndTies(t *testing.T) {
 		}
 		cursor = page.NextCursor
 	}
-	if len(seen) != 6 {
-		t.Errorf("paged through %d of 6 callbacks", len(seen))
+	if len(seen) != len(ids) {
+		t.Errorf("paged through %d of %d callbacks", len(seen), len(ids))
+	}
+	for _, id := range ids {
+		if !seen[id] {
+			t.Errorf("%s was never listed", id)
+		}
 	}
 	page, err := st.List(ctx, store.Filter{Since: base.Add(time.Second), Until: base.Add(2 * time.Second)}, 10, "")
 	if err != nil {
