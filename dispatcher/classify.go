@@ -53,7 +53,7 @@ type Classifier struct {
 // and transport error err means. It is the one place that does.
 func (c Classifier) Classify(code int, err error) Verdict {
 	if err != nil {
-		cause := CauseOf(err)
+		cause := causeOf(err)
 		v := Verdict{Outcome: store.OutcomeRetry, Cause: cause, CodeClass: "network"}
 		switch cause {
 		case CauseTimeout:
@@ -80,10 +80,10 @@ func codeClass(code int) string {
 	return strconv.Itoa(code/100) + "xx"
 }
 
-// CauseOf names the cause of a failed exchange: a timeout, a refused or
+// causeOf names the cause of a failed exchange: a timeout, a refused or
 // reset connection, a name that does not resolve, a TLS failure, a
 // destination the egress policy forbids, or another network error.
-func CauseOf(err error) Cause {
+func causeOf(err error) Cause {
 	var (
 		dnsErr  *net.DNSError
 		netErr  net.Error

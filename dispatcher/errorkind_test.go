@@ -106,8 +106,8 @@ func TestCauseOf(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := CauseOf(tt.err); got != tt.want {
-				t.Errorf("CauseOf(%v) = %q, want %q", tt.err, got, tt.want)
+			if got := causeOf(tt.err); got != tt.want {
+				t.Errorf("causeOf(%v) = %q, want %q", tt.err, got, tt.want)
 			}
 		})
 	}
