@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # Runs callbacksim's whole test suite on a fresh machine: installs what the
-# tests need (redis-server; chromium for the dashboard's browser test) when it
-# is missing, then gofmt, vet, staticcheck, a short fuzzing pass, and the
-# race-enabled tests.
+# tests need when it is missing (redis-server; chromium for the dashboard's
+# browser test; Node and npm, PHP and Flask for the example merchant apps,
+# all Debian packages; Express from npm), then gofmt, vet, staticcheck, a
+# short fuzzing pass, and the race-enabled tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v chromium >/dev/null || [ -n "${CHROME_PATH:-}" ] || need+=(chromium)
+# The example merchant apps (examples/): each run script names what it uses.
+command -v node >/dev/null || need+=(nodejs)
+command -v npm >/dev/null || need+=(npm)
+command -v php >/dev/null || need+=(php-cli)
+/usr/bin/python3 -c 'import flask' 2>/dev/null || need+=(python3-flask)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null; then
     echo "scripts/test.sh: missing ${need[*]}; install them (apt-get install ${need[*]}) and run again" >&2
@@ -19,6 +25,9 @@ if [ ${#need[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+
+echo "== npm ci (examples/node)"
+(cd examples/node && npm ci --no-audit --no-fund --loglevel=error)
 
 echo "== gofmt"
 unformatted=$(gofmt -l .)
