@@ -178,15 +178,21 @@ func startApp(t *testing.T, dir, port string, env ...string) *merchantApp {
 // does, and returns its id.
 func (a *merchantApp) order(t *testing.T, gateway string) string {
 	t.Helper()
-	r := simtest.Do(t, http.MethodPost, a.URL+"/orders", map[string]string{"gateway": gateway})
-	var got struct {
-		OrderID string `json:"order_id"`
-	}
+	return postFor(t, a.URL+"/orders", map[string]string{"gateway": gateway}, http.StatusCreated, "order_id")
+}
+
+// postFor posts body to url and returns the string field of the JSON
+// answer, failing the test unless the answer has status and the field.
+func postFor(t *testing.T, url string, body any, status int, field string, header ...string) string {
+	t.Helper()
+	r := simtest.Do(t, http.MethodPost, url, body, header...)
+	var got map[string]any
 	r.JSON(t, &got)
-	if r.Status != http.StatusCreated || got.OrderID == "" {
-		t.Fatalf("POST /orders %s: %d %s, want 201 and an order_id", gateway, r.Status, r.Body)
+	v, _ := got[field].(string)
+	if r.Status != status || v == "" {
+		t.Fatalf("POST %s: %d %s, want %d and a %s", url, r.Status, r.Body, status, field)
 	}
-	return got.OrderID
+	return v
 }
 
 // status returns the status of the app's order id.
@@ -305,15 +311,7 @@ func answers(cb store.Callback) string {
 // callback id it queued.
 func (h *harness) simulate(t *testing.T, path string, body any, header ...string) string {
 	t.Helper()
-	r := h.sim.With(t).Do(http.MethodPost, path, body, header...)
-	var got struct {
-		CallbackID string `json:"callback_id"`
-	}
-	r.JSON(t, &got)
-	if r.Status != http.StatusAccepted || got.CallbackID == "" {
-		t.Fatalf("POST %s: %d %s, want 202 and a callback_id", path, r.Status, r.Body)
-	}
-	return got.CallbackID
+	return postFor(t, h.sim.URL+path, body, http.StatusAccepted, "callback_id", header...)
 }
 
 // recorder is a reverse proxy in front of the simulator that records the
