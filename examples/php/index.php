@@ -198,7 +198,7 @@ function qris(): void
             return;
         }
     }
-    $status = ['SUCCESS' => 'paid', 'FAILED' => 'failed'][$cb['status']] ?? null;
+    $status = ['SUCCESS' => 'paid', 'FAILED' => 'failed'][$cb['status'] ?? ''] ?? null;
     $paid = $status !== null && settle('qris', $cb['order_id'], $cb['transaction_id'], $status);
     answer(200, 'OK');
     if ($paid) {
@@ -266,7 +266,7 @@ function centili(): void
     $id = (string) ($_GET['transactionid'] ?? '');
     $reference = (string) ($_GET['reference'] ?? $_GET['clientid'] ?? ''); // some services call it clientid
     if (($_GET['event_type'] ?? '') === 'opt_out') {
-        error_log("subscription {$_GET['subscriptionid']} of order $reference ended");
+        error_log('subscription ' . ($_GET['subscriptionid'] ?? '') . " of order $reference ended");
         settle('centili', $reference, $id, null);
         answer(200, 'OK');
         return;
