@@ -35,7 +35,7 @@ function answer(int $status, string|array $body): void
     http_response_code($status);
     if (is_array($body)) {
         header('Content-Type: application/json');
-        $body = json_encode($body);
+        $body = json_encode($body, JSON_UNESCAPED_SLASHES);
     }
     header('Content-Length: ' . strlen($body)); // so that the gateway need not wait for the script's end
     echo $body;
