@@ -58,7 +58,10 @@ var appSettings = []string{
 }
 
 // harness is one example under test: a simulator, a recorder of what the
-// apps ask the gateway API, and two instances of the app.
+// apps ask the gateway API, and two instances of the app. A check needs
+// nothing else: the simulator's API is at sim.URL (operator token
+// simtest.AdminToken), the apps at a.URL and b.URL, and the demo
+// merchant's Centili notifications go to a.URL + "/centili".
 type harness struct {
 	sim *simtest.Sim
 	gw  *recorder
