@@ -63,6 +63,7 @@ var suite = []check{
 	{"centili_unknown_reference_acknowledged", centiliUnknownReferenceAcknowledged},
 	{"centili_subscription", centiliSubscription},
 	{"centili_sha256", centiliSHA256},
+	{"centili_payment_page", centiliPaymentPage},
 }
 
 func TestExamples(t *testing.T) {
@@ -451,4 +452,23 @@ func centiliSHA256(t *testing.T, h *harness) {
 	id := h.b.order(t, "centili")
 	h.delivered(t, h.simulateCentili(t, map[string]any{"service": sha256Service, "status": "success", "reference": id}), 1)
 	h.b.wantStatus(t, id, "paid")
+}
+
+// A Centili order links to Centili's payment page with the service's API
+// key (CENTILI_SERVICE) and the order id as the reference.
+func centiliPaymentPage(t *testing.T, h *harness) {
+	r := simtest.Do(t, http.MethodPost, h.b.URL+"/orders", map[string]string{"gateway": "centili"})
+	var got struct {
+		OrderID    string `json:"order_id"`
+		PaymentURL string `json:"payment_url"`
+	}
+	r.JSON(t, &got)
+	u, err := url.Parse(got.PaymentURL)
+	if r.Status != http.StatusCreated || err != nil {
+		t.Fatalf("POST /orders centili: %d %s", r.Status, r.Body)
+	}
+	q := u.Query()
+	if u.Host != "api.centili.com" || u.Path != "/payment/widget" || q.Get("apikey") != sha256Service || q.Get("reference") != got.OrderID {
+		t.Errorf("payment_url %s, want Centili's payment page with apikey=%s&reference=%s", got.PaymentURL, sha256Service, got.OrderID)
+	}
 }

@@ -25,6 +25,9 @@ import (
 	"github.com/callbacksim/callbacksim/payloads"
 )
 
+// centiliPage is Centili's payment page.
+const centiliPage = "https://api.centili.com/payment/widget"
+
 // Order statuses.
 const (
 	pending = "pending"
@@ -129,7 +132,9 @@ func (s *shop) createOrder(w http.ResponseWriter, r *http.Request) {
 		}, &pay)
 		answer["payment_url"] = pay.Data.PaymentURL
 	case "centili":
-		// Centili's payment page takes the order id as its reference: no API call.
+		// No API call: the customer pays on Centili's payment page, which
+		// takes the service's API key, and the order id as its reference.
+		answer["payment_url"] = centiliPage + "?" + url.Values{"apikey": {s.centiliService}, "reference": {o.ID}}.Encode()
 	}
 	if err != nil {
 		writeJSON(w, http.StatusBadGateway, map[string]string{"error": err.Error()})

@@ -26,7 +26,7 @@ if (!['sha1', 'sha256', 'md5'].includes(CENTILI_SIGN_ALGORITHM)) {
   console.error(`CENTILI_SIGN_ALGORITHM must be sha1, sha256 or md5, got ${CENTILI_SIGN_ALGORITHM}`);
   process.exit(2);
 }
-// CENTILI_SERVICE (the API key) goes into the payment page link, not here.
+const CENTILI_SERVICE = env('CENTILI_SERVICE', 'demo-service');
 
 const orders = new Map(); // order id -> {order_id, gateway, status}
 const processed = new Set(); // "gateway:gateway id" of every settled notification
@@ -103,8 +103,10 @@ app.post('/orders', express.json(), async (req, res) => {
       });
       return res.status(201).json({ order_id: id, payment_url: init.data.payment_url });
     }
-    // Centili's payment page takes the order id as its reference: no API call.
-    return res.status(201).json({ order_id: id });
+    // No API call: the customer pays on Centili's payment page, which takes
+    // the service's API key, and the order id as its reference.
+    const page = `https://api.centili.com/payment/widget?${new URLSearchParams({ apikey: CENTILI_SERVICE, reference: id })}`;
+    return res.status(201).json({ order_id: id, payment_url: page });
   } catch (err) {
     return res.status(502).json({ error: err.message });
   }

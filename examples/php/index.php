@@ -27,7 +27,7 @@ define('CINETPAY_SECRET_KEY', env('CINETPAY_SECRET_KEY', 'demo-secret'));
 define('CENTILI_SIGNATURE_KEY', env('CENTILI_SIGNATURE_KEY', 'demo-sign-key'));
 define('CENTILI_SIGN_ALGORITHM', strtolower(env('CENTILI_SIGN_ALGORITHM', 'sha1')));
 define('ORDERS_FILE', env('ORDERS_FILE', sys_get_temp_dir() . "/callbacksim-php-orders-$port.json"));
-// CENTILI_SERVICE (the API key) goes into the payment page link, not here.
+define('CENTILI_SERVICE', env('CENTILI_SERVICE', 'demo-service'));
 
 /** Answers with a status and a body. */
 function answer(int $status, string|array $body): void
@@ -160,8 +160,10 @@ function create_order(): void
             ? answer(502, ['error' => 'CinetPay refused the payment'])
             : answer(201, ['order_id' => $id, 'payment_url' => $init['data']['payment_url']]);
     } else {
-        // Centili's payment page takes the order id as its reference: no API call.
-        answer(201, ['order_id' => $id]);
+        // No API call: the customer pays on Centili's payment page, which
+        // takes the service's API key, and the order id as its reference.
+        $page = 'https://api.centili.com/payment/widget?' . http_build_query(['apikey' => CENTILI_SERVICE, 'reference' => $id]);
+        answer(201, ['order_id' => $id, 'payment_url' => $page]);
     }
 }
 

@@ -32,7 +32,7 @@ CENTILI_SIGNATURE_KEY = os.environ.get("CENTILI_SIGNATURE_KEY", "demo-sign-key")
 CENTILI_SIGN_ALGORITHM = os.environ.get("CENTILI_SIGN_ALGORITHM", "sha1").lower()
 if CENTILI_SIGN_ALGORITHM not in ("sha1", "sha256", "md5"):
     sys.exit("CENTILI_SIGN_ALGORITHM must be sha1, sha256 or md5")
-# CENTILI_SERVICE (the API key) goes into the payment page link, not here.
+CENTILI_SERVICE = os.environ.get("CENTILI_SERVICE", "demo-service")
 
 app = Flask(__name__)
 lock = threading.Lock()
@@ -120,8 +120,11 @@ def create_order():
             return jsonify(order_id=order_id, payment_url=init["data"]["payment_url"]), 201
     except GatewayError as err:
         return jsonify(error=str(err)), 502
-    # Centili's payment page takes the order id as its reference: no API call.
-    return jsonify(order_id=order_id), 201
+    # No API call: the customer pays on Centili's payment page, which takes the
+    # service's API key, and the order id as its reference.
+    page = "https://api.centili.com/payment/widget?" + urllib.parse.urlencode(
+        {"apikey": CENTILI_SERVICE, "reference": order_id})
+    return jsonify(order_id=order_id, payment_url=page), 201
 
 
 @app.get("/orders/<order_id>")
