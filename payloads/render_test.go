@@ -147,7 +147,7 @@ func TestCentiliRendererQuery(t *testing.T) {
 		},
 		{
 			name: "a shuffled order, sign first", url: "http://m/c", alg: payloads.SignSHA1, newHash: sha1.New, params: params,
-			order:   []string{"sign", "status", "service", "phone"},
+			order: []string{"sign", "status", "service", "phone"},
 			wantURL: "http://m/c?sign=" + centiliVectorSign + "&status=failed&service=fc865026b76093fa8cae153740af25c8&phone=4366124567" +
 				"&transactionid=1488787&country=rs&mnocode=RS_VIP&revenue=8.0564&reference=12345678&enduserprice=1.00",
 		},
