@@ -483,6 +483,14 @@ func TestVerifyCentiliSign(t *testing.T) {
 	}
 }
 
+// TestBodySignatureDocExample keeps docs/gateways.md's QRIS example true.
+func TestBodySignatureDocExample(t *testing.T) {
+	const want = "1321c7b32c3f816917fa795d5f4eba92e25c14abed1ae1b3ce349f5377aea156"
+	if got := payloads.BodySignature("qris-callback-secret", []byte(`{"order_id":"ORDER-12345","status":"SUCCESS"}`)); got != want {
+		t.Errorf("BodySignature = %s, docs/gateways.md says %s", got, want)
+	}
+}
+
 func TestBodySignature(t *testing.T) {
 	if payloads.SignatureHeader != "X-Callback-Signature" {
 		t.Errorf("SignatureHeader = %q, want X-Callback-Signature", payloads.SignatureHeader)
