@@ -155,10 +155,5 @@ func (m *WireMerchant) Requests() []WireRequest {
 // WaitRequests waits until the merchant has received at least n requests.
 func (m *WireMerchant) WaitRequests(n int, timeout time.Duration) []WireRequest {
 	m.tb.Helper()
-	var got []WireRequest
-	Eventually(m.tb, timeout, func() bool {
-		got = m.Requests()
-		return len(got) >= n
-	}, func() string { return fmt.Sprintf("the wire merchant to receive %d requests (got %d)", n, len(got)) })
-	return got
+	return waitRequests(m.tb, "the wire merchant", n, timeout, m.Requests)
 }
