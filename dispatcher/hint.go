@@ -84,8 +84,11 @@ func hint(a answer) string {
 	case http.StatusNotFound:
 		h := "404: either the callback URL is wrong (no route at that path: check the path, the HTTP method and any prefix your router adds), " +
 			"or your handler answered 404 because it found no such order (look it up by the gateway's ids, and answer 200 once handled)"
-		if a.outcome != store.OutcomeRejected {
+		switch a.outcome {
+		case store.OutcomeRetry:
 			h += "; a 404 counts as a failure, so the gateway retries it"
+		case store.OutcomeFailed:
+			h += "; a 404 counts as a failure: the gateway retries it while retries are left, and none follows this attempt"
 		}
 		return h
 	case http.StatusMethodNotAllowed:

@@ -25,6 +25,8 @@ func TestHint(t *testing.T) {
 	}{
 		{"404: a wrong URL or an unknown order, and retried", 404, "", nil, "", "",
 			[]string{"404", "URL is wrong", "found no such order", "retries it"}, nil},
+		{"404 on the last attempt: no retry follows", 404, "", nil, "", store.OutcomeFailed,
+			[]string{"404", "URL is wrong", "no such order", "none follows this attempt"}, []string{"so the gateway retries it"}},
 		{"404 as a stop code is not retried", 404, "", nil, "", store.OutcomeRejected,
 			[]string{"404", "URL is wrong", "no such order"}, []string{"retries"}},
 		{"419 Laravel CSRF", 419, "", nil, "", "", []string{"Laravel", "CSRF", "exempt"}, nil},
