@@ -55,6 +55,7 @@ type Config struct {
 	Worker    Worker        `mapstructure:"worker"`
 	Providers Providers     `mapstructure:"providers"`
 	Retention time.Duration `mapstructure:"retention"`
+	Delivery  Delivery      `mapstructure:"delivery"`
 	Egress    Egress        `mapstructure:"egress"`
 	RateLimit RateLimit     `mapstructure:"ratelimit"`
 	Log       Log           `mapstructure:"log"`
@@ -115,11 +116,21 @@ func (w Worker) HostLimit() int {
 	return max(w.Concurrency/2, 1)
 }
 
+// Delivery configures what every delivered request carries beyond what
+// the gateway sends.
+type Delivery struct {
+	// CallbackIDHeader adds X-Callback-Id, the callback id, to every
+	// request, for tracing. Not sent by the real gateways, so off by
+	// default: a merchant that de-duplicates on it de-duplicates nothing
+	// in production.
+	CallbackIDHeader bool `mapstructure:"callback_id_header"`
+}
+
 // Providers holds the delivery policy of each gateway.
 type Providers struct {
 	QRIS     Provider         `mapstructure:"qris"`
 	CinetPay CinetPayProvider `mapstructure:"cinetpay"`
-	Centili  Provider         `mapstructure:"centili"`
+	Centili  CentiliProvider  `mapstructure:"centili"`
 }
 
 // Get returns the policy of the named provider and whether it exists.
@@ -130,7 +141,7 @@ func (p Providers) Get(name string) (Provider, bool) {
 	case CinetPay:
 		return p.CinetPay.Provider, true
 	case Centili:
-		return p.Centili, true
+		return p.Centili.Provider, true
 	}
 	return Provider{}, false
 }
@@ -154,11 +165,43 @@ type CinetPayProvider struct {
 	PageAction string `mapstructure:"page_action"`
 }
 
+// CentiliProvider is Centili's delivery policy and the letter case of the
+// country codes the simulator fills in.
+type CentiliProvider struct {
+	Provider `mapstructure:",squash"`
+	// CountryCase is the letter case of a country the simulator fills in
+	// (CountryUpper, as Centili's parameter table writes FR, or
+	// CountryLower, as its signature guide writes rs). A country given to
+	// the simulate endpoint is sent as given.
+	CountryCase string `mapstructure:"country_case"`
+}
+
+// Country letter cases.
+const (
+	CountryUpper = "upper"
+	CountryLower = "lower"
+)
+
+// Retry anchors: what a retry's delay is measured from.
+const (
+	// AnchorAttemptEnd measures each delay from the end of the failed
+	// attempt (the QRIS gateway's "delay after failure").
+	AnchorAttemptEnd = "attempt_end"
+	// AnchorFirstFailure adds the delays up from the start of the first
+	// failed attempt: retry n is due that long after it plus the first n
+	// delays, however long the attempts take (Centili's "3 times during
+	// the next 30 minutes").
+	AnchorFirstFailure = "first_failure"
+)
+
 // Retry is a provider's retry schedule.
 type Retry struct {
 	// Schedule holds the delay before each retry; the callback fails after
 	// the last. An empty schedule means a single attempt.
 	Schedule []time.Duration `mapstructure:"schedule"`
+	// Anchor is what the delays are measured from: AnchorAttemptEnd or
+	// AnchorFirstFailure.
+	Anchor string `mapstructure:"anchor"`
 }
 
 // Egress governs where callbacks may be sent. Cloud metadata and
@@ -209,7 +252,7 @@ type CinetPayMerchant struct {
 // CentiliMerchant holds a Centili service.
 type CentiliMerchant struct {
 	Service         string `mapstructure:"service"`       // the API key
-	SignatureKey    string `mapstructure:"signature_key"` // the sign HMAC key
+	SignatureKey    string `mapstructure:"signature_key"` // the sign HMAC key; empty: unsigned notifications
 	SignAlgorithm   string `mapstructure:"sign_algorithm"`
 	NotificationURL string `mapstructure:"notification_url"`
 }
@@ -217,13 +260,13 @@ type CentiliMerchant struct {
 // Default returns the configuration used when nothing overrides it.
 func Default() Config {
 	standard := Provider{
-		Retry:        Retry{Schedule: []time.Duration{5 * time.Second, 30 * time.Second, 2 * time.Minute}},
+		Retry:        Retry{Schedule: []time.Duration{5 * time.Second, 30 * time.Second, 2 * time.Minute}, Anchor: AnchorAttemptEnd},
 		Timeout:      10 * time.Second,
 		SuccessCodes: []int{200},
 		StopCodes:    []int{},
 	}
 	centili := standard
-	centili.Retry = Retry{Schedule: []time.Duration{10 * time.Minute, 10 * time.Minute, 10 * time.Minute}}
+	centili.Retry = Retry{Schedule: []time.Duration{10 * time.Minute, 10 * time.Minute, 10 * time.Minute}, Anchor: AnchorFirstFailure}
 	centili.StopCodes = []int{406}
 	return Config{
 		HTTP:      HTTP{Addr: "127.0.0.1:8080"},
@@ -233,7 +276,7 @@ func Default() Config {
 		Providers: Providers{
 			QRIS:     cloneProvider(standard),
 			CinetPay: CinetPayProvider{Provider: cloneProvider(standard), PaymentConfig: "SINGLE", PageAction: "PAYMENT"},
-			Centili:  cloneProvider(centili),
+			Centili:  CentiliProvider{Provider: cloneProvider(centili), CountryCase: CountryUpper},
 		},
 		Retention: 168 * time.Hour,
 		Egress:    Egress{AllowPrivate: true, DenyCIDRs: []string{}, AllowCIDRs: []string{}},

@@ -94,6 +94,10 @@ func TestLoadRejects(t *testing.T) {
 		{"unparsable duration", "retention: forever\n", nil, "retention"},
 		{"unparsable schedule", "providers:\n  qris:\n    retry:\n      schedule: [5s, soon]\n", nil, "providers.qris.retry.schedule"},
 		{"negative delay", "providers:\n  qris:\n    retry:\n      schedule: [-5s]\n", nil, "providers.qris.retry.schedule"},
+		{"unknown retry anchor", "providers:\n  centili:\n    retry:\n      anchor: start\n", nil, "providers.centili.retry.anchor"},
+		{"bad country case", "providers:\n  centili:\n    country_case: title\n", nil, "providers.centili.country_case"},
+		{"country case on another provider", "providers:\n  qris:\n    country_case: upper\n", nil, "providers.qris.country_case"},
+		{"callback id header not a boolean", "delivery:\n  callback_id_header: sometimes\n", nil, "delivery.callback_id_header"},
 		{"zero timeout", "providers:\n  centili:\n    timeout: 0s\n", nil, "providers.centili.timeout"},
 		{"stop code is a success code", "providers:\n  qris:\n    stop_codes: [200]\n", nil, "providers.qris.stop_codes"},
 		{"status out of range", "providers:\n  qris:\n    success_codes: [700]\n", nil, "providers.qris.success_codes"},
@@ -145,6 +149,45 @@ func keyOf(ke *KeyError) string {
 		return "<none>"
 	}
 	return ke.Key
+}
+
+// TestFidelityDefaults: by default a delivery carries only what the gateway
+// sends, Centili's retries keep to 30 minutes from the first failure, and
+// its filled-in countries are upper case; each can be changed.
+func TestFidelityDefaults(t *testing.T) {
+	cfg, err := Load(Options{Environ: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Delivery.CallbackIDHeader {
+		t.Error("delivery.callback_id_header is on by default: no gateway sends X-Callback-Id")
+	}
+	for name, want := range map[string]string{QRIS: AnchorAttemptEnd, CinetPay: AnchorAttemptEnd, Centili: AnchorFirstFailure} {
+		if p, _ := cfg.Providers.Get(name); p.Retry.Anchor != want {
+			t.Errorf("providers.%s.retry.anchor = %q, want %q", name, p.Retry.Anchor, want)
+		}
+	}
+	if cfg.Providers.Centili.CountryCase != CountryUpper {
+		t.Errorf("providers.centili.country_case = %q, want upper", cfg.Providers.Centili.CountryCase)
+	}
+
+	file := writeFile(t, `
+providers:
+  centili:
+    country_case: lower
+    retry: {anchor: attempt_end}
+merchants:
+  - id: unsigned
+    centili: {service: s, notification_url: "http://127.0.0.1:9090/centili"}
+`)
+	cfg, err = Load(Options{File: file, Environ: []string{"CALLBACKSIM_DELIVERY_CALLBACK_ID_HEADER=true"}})
+	if err != nil {
+		t.Fatalf("Load: %v (a Centili service without signature_key is allowed: unsigned notifications)", err)
+	}
+	if !cfg.Delivery.CallbackIDHeader || cfg.Providers.Centili.CountryCase != CountryLower ||
+		cfg.Providers.Centili.Retry.Anchor != AnchorAttemptEnd || cfg.Merchants[0].Centili.SignatureKey != "" {
+		t.Errorf("overrides not applied: delivery %+v, centili %+v, merchant %+v", cfg.Delivery, cfg.Providers.Centili, cfg.Merchants[0].Centili)
+	}
 }
 
 func TestLoadMissingFile(t *testing.T) {

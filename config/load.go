@@ -32,27 +32,28 @@ type Options struct {
 func defaults() map[string]any {
 	d := Default()
 	m := map[string]any{
-		"http.addr":               d.HTTP.Addr,
-		"redis.url":               d.Redis.URL,
-		"redis.mode":              d.Redis.Mode,
-		"redis.addrs":             []string{},
-		"redis.master_name":       "",
-		"redis.password":          "",
-		"redis.db":                0,
-		"admin.token":             "",
-		"time_scale":              d.TimeScale,
-		"worker.concurrency":      d.Worker.Concurrency,
-		"worker.poll_interval":    d.Worker.PollInterval.String(),
-		"worker.shutdown_timeout": d.Worker.ShutdownTimeout.String(),
-		"worker.max_per_host":     d.Worker.MaxPerHost,
-		"retention":               d.Retention.String(),
-		"egress.allow_private":    d.Egress.AllowPrivate,
-		"egress.deny_cidrs":       d.Egress.DenyCIDRs,
-		"egress.allow_cidrs":      d.Egress.AllowCIDRs,
-		"ratelimit.per_second":    d.RateLimit.PerSecond,
-		"ratelimit.burst":         d.RateLimit.Burst,
-		"log.format":              d.Log.Format,
-		"log.level":               d.Log.Level,
+		"http.addr":                   d.HTTP.Addr,
+		"redis.url":                   d.Redis.URL,
+		"redis.mode":                  d.Redis.Mode,
+		"redis.addrs":                 []string{},
+		"redis.master_name":           "",
+		"redis.password":              "",
+		"redis.db":                    0,
+		"admin.token":                 "",
+		"time_scale":                  d.TimeScale,
+		"worker.concurrency":          d.Worker.Concurrency,
+		"worker.poll_interval":        d.Worker.PollInterval.String(),
+		"worker.shutdown_timeout":     d.Worker.ShutdownTimeout.String(),
+		"worker.max_per_host":         d.Worker.MaxPerHost,
+		"retention":                   d.Retention.String(),
+		"delivery.callback_id_header": d.Delivery.CallbackIDHeader,
+		"egress.allow_private":        d.Egress.AllowPrivate,
+		"egress.deny_cidrs":           d.Egress.DenyCIDRs,
+		"egress.allow_cidrs":          d.Egress.AllowCIDRs,
+		"ratelimit.per_second":        d.RateLimit.PerSecond,
+		"ratelimit.burst":             d.RateLimit.Burst,
+		"log.format":                  d.Log.Format,
+		"log.level":                   d.Log.Level,
 	}
 	for _, name := range ProviderNames {
 		p, _ := d.Providers.Get(name)
@@ -62,12 +63,14 @@ func defaults() map[string]any {
 		}
 		prefix := "providers." + name + "."
 		m[prefix+"retry.schedule"] = schedule
+		m[prefix+"retry.anchor"] = p.Retry.Anchor
 		m[prefix+"timeout"] = p.Timeout.String()
 		m[prefix+"success_codes"] = p.SuccessCodes
 		m[prefix+"stop_codes"] = p.StopCodes
 	}
 	m["providers.cinetpay.payment_config"] = d.Providers.CinetPay.PaymentConfig
 	m["providers.cinetpay.page_action"] = d.Providers.CinetPay.PageAction
+	m["providers.centili.country_case"] = d.Providers.Centili.CountryCase
 	return m
 }
 

@@ -99,6 +99,9 @@ func (c Config) validateProviders() error {
 				return invalid(prefix+"retry.schedule", "delays must not be negative, got %s", d)
 			}
 		}
+		if p.Retry.Anchor != AnchorAttemptEnd && p.Retry.Anchor != AnchorFirstFailure {
+			return invalid(prefix+"retry.anchor", "must be %s or %s, got %q", AnchorAttemptEnd, AnchorFirstFailure, p.Retry.Anchor)
+		}
 		if p.Timeout <= 0 {
 			return invalid(prefix+"timeout", "must be a positive duration, got %s", p.Timeout)
 		}
@@ -128,6 +131,9 @@ func (c Config) validateProviders() error {
 	}
 	if !strings.EqualFold(cp.PageAction, "PAYMENT") {
 		return invalid("providers.cinetpay.page_action", "must be PAYMENT in some letter case, got %q", cp.PageAction)
+	}
+	if cc := c.Providers.Centili.CountryCase; cc != CountryUpper && cc != CountryLower {
+		return invalid("providers.centili.country_case", "must be %s or %s, got %q", CountryUpper, CountryLower, cc)
 	}
 	return nil
 }
@@ -254,9 +260,6 @@ func (m Merchant) validateCentili(prefix string, seen uniqueness) error {
 	}
 	if err := seen.claim(prefix+"service", "centili.service", c.Service, m.ID); err != nil {
 		return err
-	}
-	if c.SignatureKey == "" {
-		return invalid(prefix+"signature_key", "must not be empty")
 	}
 	if _, err := payloads.ParseSignAlgorithm(c.SignAlgorithm); err != nil {
 		return invalid(prefix+"sign_algorithm", "must be sha1, sha256 or md5, got %q", c.SignAlgorithm)

@@ -324,28 +324,32 @@ func TestDashboardHasTheOperatorsPanels(t *testing.T) {
 	}
 }
 
+// TestOperationsDocListsEveryMetric keeps the metrics tables of
+// docs/operations.md and docs/api.md true to /metrics.
 func TestOperationsDocListsEveryMetric(t *testing.T) {
 	r := redistest.Start(t)
 	sim := simtest.StartConfig(t, opstest.Config(r.URL()), app.Roles{API: true, Worker: true}, r)
 	opstest.Drive(t, sim)
 	fams, _ := opstest.Scrape(t, sim.URL)
 
-	doc := string(readFile(t, "docs/operations.md"))
-	documented := map[string]bool{}
-	for _, m := range regexp.MustCompile("(?m)^\\| `(callbacksim_[a-z_]+)` \\| (counter|gauge|histogram) \\|").FindAllStringSubmatch(doc, -1) {
-		documented[m[1]] = true
-		f, ok := fams[m[1]]
-		if !ok {
-			t.Errorf("docs/operations.md lists %s, which /metrics does not export", m[1])
-			continue
+	for _, path := range []string{"docs/operations.md", "docs/api.md"} {
+		doc := string(readFile(t, path))
+		documented := map[string]bool{}
+		for _, m := range regexp.MustCompile("(?m)^\\| `(callbacksim_[a-z_]+)` \\| (counter|gauge|histogram) \\|").FindAllStringSubmatch(doc, -1) {
+			documented[m[1]] = true
+			f, ok := fams[m[1]]
+			if !ok {
+				t.Errorf("%s lists %s, which /metrics does not export", path, m[1])
+				continue
+			}
+			if got := strings.ToLower(f.GetType().String()); got != m[2] {
+				t.Errorf("%s says %s is a %s; it is a %s", path, m[1], m[2], got)
+			}
 		}
-		if got := strings.ToLower(f.GetType().String()); got != m[2] {
-			t.Errorf("docs/operations.md says %s is a %s; it is a %s", m[1], m[2], got)
-		}
-	}
-	for name := range fams {
-		if strings.HasPrefix(name, "callbacksim_") && !documented[name] {
-			t.Errorf("%s is exported but not in the metrics table of docs/operations.md", name)
+		for name := range fams {
+			if strings.HasPrefix(name, "callbacksim_") && !documented[name] {
+				t.Errorf("%s is exported but not in the metrics table of %s", name, path)
+			}
 		}
 	}
 }

@@ -17,10 +17,21 @@ type attemptEnd struct {
 	kind    store.Kind
 	from    store.Status // the callback's status before the attempt
 	tries   int          // automatic attempts made before this one
+	due     *time.Time   // when this attempt was due (the callback's next attempt); nil when none was set
+	start   time.Time    // when the attempt started
 	end     time.Time    // when the answer (or the error) came
 	// summary says what happened, for the error asynq logs, e.g.
 	// "callback cb_1: attempt retry answered 500".
 	summary string
+}
+
+// failed is the attempt as the retry policy sees it.
+func (e attemptEnd) failed() scheduler.Failed {
+	f := scheduler.Failed{Start: e.start, End: e.end}
+	if e.due != nil {
+		f.Due = *e.due // a first attempt's (a held one) is not used: its start anchors
+	}
+	return f
 }
 
 // decision is what follows an attempt: the outcome recorded on it, the
@@ -47,8 +58,8 @@ func (d decision) update(a store.Attempt, from store.Status) store.Update {
 
 // decide is the one place that says what follows an attempt. An automatic
 // attempt follows the retry policy: delivered, rejected (a stop code),
-// retried at the end plus the next delay, or failed when no retry is left
-// or the target is forbidden. A manual resend never touches the schedule;
+// retried when the policy says (scheduler.Policy.RetryAt), or failed when
+// no retry is left or the target is forbidden. A manual resend never touches the schedule;
 // it moves the callback only when it delivers or is rejected, and a
 // failure leaves the status as it was. A duplicate changes nothing in the
 // callback. Only a delivery reports success to asynq.
@@ -67,8 +78,7 @@ func decide(e attemptEnd, retry scheduler.Policy) decision {
 			d.to = store.StatusRejected
 			return d.stop(e)
 		case store.OutcomeRetry:
-			if delay, ok := retry.Delay(e.tries + 1); ok {
-				at := e.end.Add(delay)
+			if at, ok := retry.RetryAt(e.tries+1, e.failed()); ok {
 				d.to, d.next = store.StatusRetrying, &at
 				d.err = &scheduler.DueError{At: at, Err: errors.New(e.summary)}
 				return d

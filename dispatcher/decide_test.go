@@ -2,6 +2,7 @@ package dispatcher
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,8 +44,12 @@ func endOf(t *testing.T, err error) asynqEnd {
 // retries left and with none.
 func TestDecide(t *testing.T) {
 	policy := scheduler.NewPolicy([]time.Duration{5 * time.Second, 30 * time.Second, 2 * time.Minute}, 1)
+	centili := scheduler.NewPolicy([]time.Duration{10 * time.Minute, 10 * time.Minute, 10 * time.Minute}, 1).FromFirstFailure()
 	end := time.Date(2024, 1, 20, 10, 30, 45, 0, time.UTC)
+	start := end.Add(-8 * time.Second) // a slow attempt
+	due := start.Add(-time.Millisecond)
 	retryAt := func(d time.Duration) *time.Time { at := end.Add(d); return &at }
+	retryAfter := func(from time.Time, d time.Duration) *time.Time { at := from.Add(d); return &at }
 
 	type want struct {
 		outcome   store.Outcome
@@ -108,13 +113,26 @@ func TestDecide(t *testing.T) {
 			want{store.OutcomeFailed, store.StatusFailed, true, nil, false, endStop}},
 		{"duplicate to a forbidden target", store.Duplicate, store.OutcomeFailed, store.StatusPending, 0,
 			want{store.OutcomeFailed, store.StatusPending, true, nil, false, endStop}},
+
+		// Centili's policy, anchored at the first failure (the others are
+		// measured from the attempt's end).
+		{"centili first failure: from the attempt's start, not its end", store.Automatic, store.OutcomeRetry, store.StatusPending, 0,
+			want{store.OutcomeRetry, store.StatusRetrying, false, retryAfter(start, 10*time.Minute), true, endRetry}},
+		{"centili failed retry: from that retry's due time", store.Automatic, store.OutcomeRetry, store.StatusRetrying, left,
+			want{store.OutcomeRetry, store.StatusRetrying, false, retryAfter(due, 10*time.Minute), true, endRetry}},
+		{"centili failure with none left: failed", store.Automatic, store.OutcomeRetry, store.StatusRetrying, none,
+			want{store.OutcomeFailed, store.StatusFailed, false, nil, true, endStop}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			p := policy
+			if strings.HasPrefix(tt.name, "centili ") {
+				p = centili
+			}
 			d := decide(attemptEnd{
-				verdict: Verdict{Outcome: tt.outcome}, kind: tt.kind, from: tt.from, tries: tt.tries, end: end,
-				summary: "callback cb_1: answered 500",
-			}, policy)
+				verdict: Verdict{Outcome: tt.outcome}, kind: tt.kind, from: tt.from, tries: tt.tries,
+				due: &due, start: start, end: end, summary: "callback cb_1: answered 500",
+			}, p)
 			got := want{d.outcome, d.to, d.keepNext, d.next, d.countsTry, endOf(t, d.err)}
 			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(want{})); diff != "" {
 				t.Errorf("decide (-want +got):\n%s", diff)
@@ -137,5 +155,56 @@ func TestDecideWithoutRetries(t *testing.T) {
 		scheduler.NewPolicy(nil, 1))
 	if d.outcome != store.OutcomeFailed || d.to != store.StatusFailed || endOf(t, d.err) != endStop {
 		t.Errorf("decide = %+v, want failed and stopped", d)
+	}
+}
+
+// TestDecideCentiliRetriesWithinThirtyMinutes drives decide through a
+// Centili callback whose every attempt takes the whole 10 s timeout:
+// anchored at the first failure, the three retries start 10, 20 and 30
+// minutes after the first attempt started, within Centili's 30 minutes
+// however slow the attempts; measured from each attempt's end, as QRIS
+// does, the third would start 30 s past the mark.
+func TestDecideCentiliRetriesWithinThirtyMinutes(t *testing.T) {
+	schedule := []time.Duration{10 * time.Minute, 10 * time.Minute, 10 * time.Minute}
+	const slow = 10 * time.Second // every attempt times out
+	first := time.Date(2024, 1, 20, 10, 0, 0, 0, time.UTC)
+	// starts returns when each automatic attempt starts under policy, each
+	// starting exactly when due and failing after slow.
+	starts := func(policy scheduler.Policy) []time.Time {
+		var (
+			out   []time.Time
+			due   *time.Time
+			start = first
+		)
+		for tries := 0; ; tries++ {
+			out = append(out, start)
+			d := decide(attemptEnd{
+				verdict: Verdict{Outcome: store.OutcomeRetry, Cause: CauseTimeout}, kind: store.Automatic,
+				from: store.StatusRetrying, tries: tries, due: due, start: start, end: start.Add(slow),
+				summary: "callback cb_1: no answer",
+			}, policy)
+			if d.next == nil {
+				if d.outcome != store.OutcomeFailed || len(out) != 4 {
+					t.Fatalf("after %d attempts: %+v, want failed after 4", len(out), d)
+				}
+				return out
+			}
+			due, start = d.next, *d.next
+		}
+	}
+
+	got := starts(scheduler.NewPolicy(schedule, 1).FromFirstFailure())
+	for i, want := range []time.Duration{0, 10 * time.Minute, 20 * time.Minute, 30 * time.Minute} {
+		if d := got[i].Sub(first); d != want {
+			t.Errorf("anchored at the first failure: attempt %d starts %s after the first, want %s", i+1, d, want)
+		}
+	}
+	if late := got[3].Sub(first); late > 30*time.Minute {
+		t.Errorf("the third retry starts %s after the first failed attempt, past Centili's 30 minutes", late)
+	}
+
+	fromEnd := starts(scheduler.NewPolicy(schedule, 1))
+	if d := fromEnd[3].Sub(first); d != 30*time.Minute+3*slow {
+		t.Errorf("measured from each end, the third retry starts %s after the first attempt, want %s", d, 30*time.Minute+3*slow)
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -207,13 +206,11 @@ func (d *Dispatcher) attempt(ctx context.Context, cb *store.Callback, kind store
 	a := res.attempt(start, end.Sub(start), verdict.Cause)
 	a.Kind = kind
 	dec := decide(attemptEnd{
-		verdict: verdict, kind: kind, from: cb.Status, tries: cb.Tries, end: end,
+		verdict: verdict, kind: kind, from: cb.Status, tries: cb.Tries, due: cb.NextAttemptAt, start: start, end: end,
 		summary: fmt.Sprintf("callback %s: %s", cb.ID, res.summary()),
 	}, policy.Retry)
 	a.Outcome = dec.outcome
-	if a.Outcome != store.OutcomeDelivered {
-		a.Hint = hintOf(a, res.code(), verdict.Cause)
-	}
+	a.Hint = attemptHint(res, verdict.Cause, a.Outcome)
 	from := cb.Status
 	if err := d.whileRedisDown(ctx, func() error { return d.store.Record(ctx, cb, dec.update(a, from)) }); err != nil {
 		// The attempt went out but is not recorded: asynq runs it again,
@@ -222,15 +219,6 @@ func (d *Dispatcher) attempt(ctx context.Context, cb *store.Callback, kind store
 	}
 	d.observe(cb, a, verdict, end, from)
 	return dec.err
-}
-
-// hintOf is the troubleshooting hint of a failed attempt.
-func hintOf(a store.Attempt, code int, cause Cause) string {
-	var h http.Header
-	if a.Response != nil {
-		h = a.Response.Headers
-	}
-	return hint(code, cause, h, a.Request.URL)
 }
 
 // wake asks the waker to run the task of ctx again when err, a

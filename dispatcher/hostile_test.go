@@ -187,7 +187,7 @@ func attempt(t *testing.T, s *Sender, c Classifier, url string) (store.Attempt, 
 	t.Helper()
 	req := payloads.Request{
 		Method: http.MethodPost, URL: url,
-		Header: http.Header{"Content-Type": {"application/json"}, "X-Callback-Id": {"cb_test"}},
+		Header: http.Header{"Content-Type": {"application/json"}, "User-Agent": {payloads.UserAgent}},
 		Body:   []byte(`{"order_id":"ORDER-1","status":"SUCCESS"}`),
 	}
 	start := time.Now()

@@ -5,6 +5,12 @@
 // the check API for the payment's real status, since a CinetPay notification
 // carries no status a merchant should trust.
 //
+// Like a merchant in production, it knows a notification only by the
+// gateway's own ids (QRIS transaction_id, CinetPay cpm_trans_id, Centili
+// transactionid): no gateway sends a callback id. It keys its script on
+// them, and notes a notification of a status it has already processed as
+// a duplicate, as an idempotent handler must.
+//
 // It is the demo of the README and the reference for integrators: read
 // qris, cinetpay and centili below for what a handler must do.
 package merchant
@@ -30,7 +36,8 @@ import (
 // MaxBody is the largest callback body the merchant reads.
 const MaxBody = 1 << 20
 
-// maxTracked bounds how many callback ids the script counters remember.
+// maxTracked bounds how many transactions the script counters and the
+// processed statuses remember.
 const maxTracked = 10_000
 
 // Signature verdicts, as printed.
@@ -60,9 +67,10 @@ type Options struct {
 	// API is the simulator's base URL, where CinetPay's check API is
 	// (POST <API>/v2/payment/check). Empty: no check is made.
 	API string
-	// Script is the answers to each callback's notifications in turn (per
-	// X-Callback-Id): the n-th delivery of a callback gets Script[n], and
-	// once the script runs out, its last code. Empty: always 200.
+	// Script is the answers to each transaction's notifications in turn
+	// (per gateway id: QRIS transaction_id, CinetPay cpm_trans_id, Centili
+	// transactionid): the n-th delivery gets Script[n], and once the script
+	// runs out, its last code. Empty: always 200.
 	Script []int
 	// Delay holds every answer this long.
 	Delay time.Duration
@@ -87,8 +95,9 @@ type Merchant struct {
 	mux   *http.ServeMux
 	outMu sync.Mutex
 
-	mu    sync.Mutex
-	count map[string]int // notifications seen, by callback id
+	mu        sync.Mutex
+	count     map[string]int    // notifications seen, by gateway and transaction id
+	processed map[string]string // the status last processed (answered 2xx), likewise
 }
 
 // New returns a Merchant.
@@ -117,7 +126,7 @@ func New(o Options) (*Merchant, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	m := &Merchant{opts: o, count: map[string]int{}}
+	m := &Merchant{opts: o, count: map[string]int{}, processed: map[string]string{}}
 	m.mux = http.NewServeMux()
 	m.mux.HandleFunc("POST /qris", m.qris)
 	m.mux.HandleFunc("GET /cinetpay", m.cinetpayPing)
@@ -133,17 +142,23 @@ func (m *Merchant) ServeHTTP(w http.ResponseWriter, r *http.Request) { m.mux.Ser
 
 // Line is what the merchant prints about one request.
 type Line struct {
-	At         time.Time         `json:"at"`
-	Gateway    string            `json:"gateway"`
-	CallbackID string            `json:"callback_id"`
-	Kind       string            `json:"kind"` // notification, ping, or unexpected
-	Signature  string            `json:"signature,omitempty"`
-	Answered   int               `json:"answered"`
-	Method     string            `json:"method"`
-	Path       string            `json:"path"`
-	Fields     map[string]string `json:"fields,omitempty"` // what the notification says
-	Check      *Check            `json:"check,omitempty"`  // CinetPay: what the check API says
-	Note       string            `json:"note,omitempty"`
+	At      time.Time `json:"at"`
+	Gateway string    `json:"gateway"`
+	// Transaction is the gateway's id of the payment notified: QRIS
+	// transaction_id, CinetPay cpm_trans_id, Centili transactionid; ""
+	// for a ping, which carries no data.
+	Transaction string `json:"transaction_id"`
+	Kind        string `json:"kind"` // notification, ping, or unexpected
+	// Duplicate: a notification of a status already processed for this
+	// transaction (a retry of one answered 2xx, or a copy).
+	Duplicate bool              `json:"duplicate,omitempty"`
+	Signature string            `json:"signature,omitempty"`
+	Answered  int               `json:"answered"`
+	Method    string            `json:"method"`
+	Path      string            `json:"path"`
+	Fields    map[string]string `json:"fields,omitempty"` // what the notification says
+	Check     *Check            `json:"check,omitempty"`  // CinetPay: what the check API says
+	Note      string            `json:"note,omitempty"`
 }
 
 // Check is the truth CinetPay's check API told.
@@ -157,8 +172,13 @@ type Check struct {
 	Error         string `json:"error,omitempty"`
 }
 
-// nextCode is the scripted answer to the next notification of callback id.
-func (m *Merchant) nextCode(id string) int {
+// key is what the merchant knows a notification by: the gateway and its
+// transaction id.
+func (l Line) key() string { return l.Gateway + "\x00" + l.Transaction }
+
+// nextCode is the scripted answer to the next notification of l's
+// transaction.
+func (m *Merchant) nextCode(l Line) int {
 	if len(m.opts.Script) == 0 {
 		return http.StatusOK
 	}
@@ -167,14 +187,35 @@ func (m *Merchant) nextCode(id string) int {
 	if len(m.count) >= maxTracked {
 		clear(m.count)
 	}
-	n := m.count[id]
-	m.count[id] = n + 1
+	n := m.count[l.key()]
+	m.count[l.key()] = n + 1
 	return m.opts.Script[min(n, len(m.opts.Script)-1)]
 }
 
+// settle records that l's transaction was processed in status, once it
+// was answered 2xx, and marks l a duplicate when that status had already
+// been processed: an idempotent handler does the work once.
+func (m *Merchant) settle(l *Line, status string) {
+	if l.Answered < 200 || l.Answered > 299 || l.Transaction == "" || status == "" {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.processed[l.key()] == status {
+		l.Duplicate = true
+		l.Note = strings.TrimSpace(l.Note + " duplicate: " + status + " already processed for this transaction, nothing done again")
+		return
+	}
+	if len(m.processed) >= maxTracked {
+		clear(m.processed)
+	}
+	m.processed[l.key()] = status
+}
+
 // answer waits the configured delay, then answers code with a short body,
-// and prints the line.
-func (m *Merchant) answer(w http.ResponseWriter, r *http.Request, code int, l Line) {
+// and prints the line. status is the payment's status the notification
+// makes the merchant process ("" for none), for the duplicate check.
+func (m *Merchant) answer(w http.ResponseWriter, r *http.Request, code int, l Line, status string) {
 	if m.opts.Delay > 0 {
 		t := time.NewTimer(m.opts.Delay)
 		select {
@@ -187,18 +228,19 @@ func (m *Merchant) answer(w http.ResponseWriter, r *http.Request, code int, l Li
 	l.Answered = code
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	status := "ok"
+	body := "ok"
 	if code < 200 || code > 299 {
-		status = "error"
+		body = "error"
 	}
-	_, _ = fmt.Fprintf(w, "{\"status\":%q}\n", status)
+	_, _ = fmt.Fprintf(w, "{\"status\":%q}\n", body)
+	m.settle(&l, status)
 	m.print(l)
 }
 
 // verdictCode is the answer to a notification: 401 for a bad signature
 // (unless told to accept it), else the script's.
-func (m *Merchant) verdictCode(id, sig string, l *Line) int {
-	code := m.nextCode(id)
+func (m *Merchant) verdictCode(sig string, l *Line) int {
+	code := m.nextCode(*l)
 	if (sig == SigInvalid || sig == SigMissing) && !m.opts.AcceptInvalid {
 		l.Note = strings.TrimSpace(l.Note + " rejected: signature " + sig)
 		return http.StatusUnauthorized
@@ -207,10 +249,7 @@ func (m *Merchant) verdictCode(id, sig string, l *Line) int {
 }
 
 func (m *Merchant) line(r *http.Request, gateway, kind string) Line {
-	return Line{
-		At: m.opts.Now(), Gateway: gateway, CallbackID: r.Header.Get(payloads.CallbackIDHeader),
-		Kind: kind, Method: r.Method, Path: r.URL.Path,
-	}
+	return Line{At: m.opts.Now(), Gateway: gateway, Kind: kind, Method: r.Method, Path: r.URL.Path}
 }
 
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
@@ -223,18 +262,19 @@ func (m *Merchant) qris(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(w, r)
 	if err != nil {
 		l.Note = "unreadable body: " + err.Error()
-		m.answer(w, r, http.StatusBadRequest, l)
+		m.answer(w, r, http.StatusBadRequest, l, "")
 		return
 	}
 	l.Signature = m.qrisSignature(r.Header, body)
 	var cb payloads.QRISCallback
 	if err := json.Unmarshal(body, &cb); err != nil {
 		l.Note = "body is not the JSON expected"
-		m.answer(w, r, http.StatusBadRequest, l)
+		m.answer(w, r, http.StatusBadRequest, l, "")
 		return
 	}
+	l.Transaction = cb.TransactionID
 	l.Fields = map[string]string{"order_id": cb.OrderID, "status": cb.Status, "amount": strconv.FormatInt(cb.Amount, 10)}
-	m.answer(w, r, m.verdictCode(l.CallbackID, l.Signature, &l), l)
+	m.answer(w, r, m.verdictCode(l.Signature, &l), l, cb.Status)
 }
 
 func (m *Merchant) qrisSignature(h http.Header, body []byte) string {
@@ -279,13 +319,13 @@ func (m *Merchant) cinetpay(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(w, r)
 	if err != nil {
 		l.Note = "unreadable body: " + err.Error()
-		m.answer(w, r, http.StatusBadRequest, l)
+		m.answer(w, r, http.StatusBadRequest, l, "")
 		return
 	}
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
 		l.Note = "body is not a form"
-		m.answer(w, r, http.StatusBadRequest, l)
+		m.answer(w, r, http.StatusBadRequest, l, "")
 		return
 	}
 	switch token := r.Header.Get("x-token"); {
@@ -301,15 +341,17 @@ func (m *Merchant) cinetpay(w http.ResponseWriter, r *http.Request) {
 		l.Signature = SigInvalid
 	}
 	f := payloads.CinetPayFieldsFromForm(form)
+	l.Transaction = f.TransID
 	l.Fields = map[string]string{
 		"cpm_trans_id": f.TransID, "cpm_amount": f.Amount, "cpm_currency": f.Currency,
 		"payment_method": f.PaymentMethod, "cpm_error_message": f.ErrorMessage,
 	}
-	code := m.verdictCode(l.CallbackID, l.Signature, &l)
+	code := m.verdictCode(l.Signature, &l)
 	if code == http.StatusUnauthorized && (l.Signature == SigInvalid || l.Signature == SigMissing) {
-		m.answer(w, r, code, l)
+		m.answer(w, r, code, l, "")
 		return
 	}
+	status := f.ErrorMessage // without a check, the notification's word is all there is
 	if m.opts.API != "" && f.TransID != "" {
 		l.Check = m.check(r.Context(), f.TransID)
 		switch {
@@ -321,8 +363,9 @@ func (m *Merchant) cinetpay(w http.ResponseWriter, r *http.Request) {
 		case l.Check.Amount != "" && f.Amount != "" && l.Check.Amount != f.Amount:
 			l.Note = strings.TrimSpace(l.Note + " amount differs between notification and check: trust the check")
 		}
+		status = l.Check.Status
 	}
-	m.answer(w, r, code, l)
+	m.answer(w, r, code, l, status)
 }
 
 // check asks CinetPay's check API for the status of transaction id.
@@ -400,13 +443,14 @@ func (m *Merchant) centili(w http.ResponseWriter, r *http.Request) {
 	default:
 		l.Signature = SigInvalid
 	}
+	l.Transaction = q.Get("transactionid")
 	l.Fields = map[string]string{}
 	for _, k := range []string{"transactionid", "status", "reference", "event_type", "amount", "errormessage"} {
 		if v := q.Get(k); v != "" {
 			l.Fields[k] = v
 		}
 	}
-	m.answer(w, r, m.verdictCode(l.CallbackID, l.Signature, &l), l)
+	m.answer(w, r, m.verdictCode(l.Signature, &l), l, q.Get("status"))
 }
 
 // unknown answers what no route takes: a GET elsewhere than /cinetpay or
@@ -434,7 +478,7 @@ func (m *Merchant) print(l Line) {
 // String is the line as the merchant prints it.
 func (l Line) String() string {
 	var b strings.Builder
-	id := l.CallbackID
+	id := l.Transaction
 	if id == "" {
 		id = "-"
 	}

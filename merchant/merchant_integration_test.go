@@ -41,34 +41,27 @@ func cinetpayPayment(t *testing.T, sim *simtest.Sim, transactionID, notifyURL, s
 	return ans.CallbackID
 }
 
-// linesOf returns the lines printed about callback id.
-func linesOf(t *testing.T, out *syncbuf.Buffer, id string) []merchant.Line {
-	t.Helper()
-	var got []merchant.Line
-	for _, l := range lines(t, out) {
-		if l.CallbackID == id {
-			got = append(got, l)
-		}
-	}
-	return got
-}
-
 // waitNotifications waits until the merchant has printed n notification
-// lines about callback id (it prints once it has answered, so a line can
-// come just after the simulator recorded the attempt) and returns them.
-func waitNotifications(t *testing.T, out *syncbuf.Buffer, id string, n int) []merchant.Line {
+// lines about CinetPay transaction tx, the id it knows a notification by
+// (it prints once it has answered, so a line can come just after the
+// simulator recorded the attempt), and returns them, each after the ping
+// printed just before it.
+func waitNotifications(t *testing.T, out *syncbuf.Buffer, tx string, n int) (notifications, pings []merchant.Line) {
 	t.Helper()
-	var got []merchant.Line
 	simtest.Eventually(t, 5*time.Second, func() bool {
-		got = got[:0]
-		for _, l := range linesOf(t, out, id) {
-			if l.Kind == "notification" {
-				got = append(got, l)
+		notifications, pings = notifications[:0], pings[:0]
+		all := lines(t, out)
+		for i, l := range all {
+			if l.Kind == "notification" && l.Transaction == tx {
+				notifications = append(notifications, l)
+				if i > 0 {
+					pings = append(pings, all[i-1])
+				}
 			}
 		}
-		return len(got) >= n
-	}, func() string { return fmt.Sprintf("%d notification lines about %s, got %d", n, id, len(got)) })
-	return got
+		return len(notifications) >= n
+	}, func() string { return fmt.Sprintf("%d notification lines about %s, got %d", n, tx, len(notifications)) })
+	return notifications, pings
 }
 
 func TestMerchantCinetPayAgainstTheSimulator(t *testing.T) {
@@ -87,12 +80,11 @@ func TestMerchantCinetPayAgainstTheSimulator(t *testing.T) {
 		} {
 			id := cinetpayPayment(t, sim, tt.tx, srv.URL+"/cinetpay", tt.status)
 			sim.WaitStatus(id, store.StatusDelivered, 10*time.Second)
-			waitNotifications(t, out, id, 1)
-			lines := linesOf(t, out, id)
-			if len(lines) != 2 || lines[0].Kind != "ping" || lines[1].Kind != "notification" {
-				t.Fatalf("%s: lines %+v, want the ping, then the notification", tt.tx, lines)
+			notifications, pings := waitNotifications(t, out, tt.tx, 1)
+			if len(notifications) != 1 || len(pings) != 1 || pings[0].Kind != "ping" || pings[0].Transaction != "" {
+				t.Fatalf("%s: notifications %+v after %+v, want one, after a ping with no data", tt.tx, notifications, pings)
 			}
-			l := lines[1]
+			l := notifications[0]
 			want := merchant.Check{Code: tt.code, Message: tt.message, Status: tt.status, Amount: "250", Currency: "XOF", PaymentMethod: "OM"}
 			if l.Signature != merchant.SigValid || l.Answered != http.StatusOK || l.Check == nil || *l.Check != want {
 				t.Errorf("%s: signature %s, answered %d, check %+v; want valid, 200, %+v", tt.tx, l.Signature, l.Answered, l.Check, want)
@@ -110,7 +102,8 @@ func TestMerchantCinetPayAgainstTheSimulator(t *testing.T) {
 		srv, out := start(t, o)
 		id := cinetpayPayment(t, sim, "TX-M-FORGED", srv.URL+"/cinetpay", "ACCEPTED")
 		sim.WaitStatus(id, store.StatusFailed, 10*time.Second)
-		for _, l := range waitNotifications(t, out, id, 4) {
+		notifications, _ := waitNotifications(t, out, "TX-M-FORGED", 4)
+		for _, l := range notifications {
 			if l.Signature != merchant.SigInvalid || l.Answered != http.StatusUnauthorized || l.Check != nil {
 				t.Errorf("line %+v, want an invalid signature answered 401 without a check", l)
 			}
@@ -127,7 +120,8 @@ func TestMerchantCinetPayAgainstTheSimulator(t *testing.T) {
 		if n := len(cb.Attempts); n != 4 || cb.Attempts[0].Response == nil || cb.Attempts[0].Response.Status != http.StatusServiceUnavailable {
 			t.Errorf("%d attempts, want 4 answered 503", n)
 		}
-		for _, l := range waitNotifications(t, out, id, 4) {
+		notifications, _ := waitNotifications(t, out, "TX-M-NOKEY", 4)
+		for _, l := range notifications {
 			if l.Signature != merchant.SigValid || l.Answered != http.StatusServiceUnavailable ||
 				l.Check == nil || l.Check.Code != "609" || !strings.Contains(l.Check.Error, "609 AUTH_NOT_FOUND") {
 				t.Errorf("line %+v (check %+v), want a valid signature answered 503 after the check's 609", l, l.Check)

@@ -3,10 +3,12 @@ package merchant_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -67,7 +69,12 @@ func send(t *testing.T, method, url string, body []byte, header ...string) int {
 	return resp.StatusCode
 }
 
-var qrisBody = []byte(`{"order_id":"ORDER-1","transaction_id":"TXN-1","status":"SUCCESS","amount":50000,"currency":"IDR"}`)
+var qrisBody = qrisCallback("TXN-1", "SUCCESS")
+
+// qrisCallback is the body of a QRIS callback of transaction txn.
+func qrisCallback(txn, status string) []byte {
+	return []byte(`{"order_id":"ORDER-1","transaction_id":"` + txn + `","status":"` + status + `","amount":50000,"currency":"IDR"}`)
+}
 
 func TestQRISSignatures(t *testing.T) {
 	const secret = "s3cret"
@@ -99,7 +106,7 @@ func TestQRISSignatures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, out := start(t, merchant.Options{QRISSecret: tt.secret, JSON: true})
-			h := append([]string{"X-Callback-Id", "cb_1", "Content-Type", "application/json"}, tt.header...)
+			h := append([]string{"Content-Type", "application/json"}, tt.header...)
 			if code := send(t, http.MethodPost, srv.URL+tt.path, qrisBody, h...); code != tt.wantCode {
 				t.Errorf("answered %d, want %d", code, tt.wantCode)
 			}
@@ -108,8 +115,8 @@ func TestQRISSignatures(t *testing.T) {
 				t.Fatalf("%d lines printed, want 1: %s", len(lines), out)
 			}
 			l := lines[0]
-			if l.Gateway != "qris" || l.CallbackID != "cb_1" || l.Signature != tt.wantSig || l.Answered != tt.wantCode {
-				t.Errorf("line = %+v, want qris cb_1 signature %s answered %d", l, tt.wantSig, tt.wantCode)
+			if l.Gateway != "qris" || l.Transaction != "TXN-1" || l.Signature != tt.wantSig || l.Answered != tt.wantCode {
+				t.Errorf("line = %+v, want qris TXN-1 signature %s answered %d", l, tt.wantSig, tt.wantCode)
 			}
 			if l.Fields["order_id"] != "ORDER-1" || l.Fields["status"] != "SUCCESS" {
 				t.Errorf("fields = %v, want the order and its status", l.Fields)
@@ -132,31 +139,66 @@ func TestQRISSignatures(t *testing.T) {
 
 func strconvI(n int64) string { return strconv.FormatInt(n, 10) }
 
-func TestScriptPerCallback(t *testing.T) {
-	srv, _ := start(t, merchant.Options{Script: []int{500, 500, 200}})
-	post := func(id string) int {
-		return send(t, http.MethodPost, srv.URL+"/qris", qrisBody, "X-Callback-Id", id)
+// TestScriptPerTransaction: the script runs per gateway id, as a merchant
+// knows a notification in production; an X-Callback-Id, which no gateway
+// sends, counts for nothing.
+func TestScriptPerTransaction(t *testing.T) {
+	srv, out := start(t, merchant.Options{Script: []int{500, 500, 200}, JSON: true})
+	post := func(txn string) int {
+		return send(t, http.MethodPost, srv.URL+"/qris", qrisCallback(txn, "SUCCESS"), "X-Callback-Id", "cb_same")
 	}
-	got := []int{post("cb_a"), post("cb_a"), post("cb_b"), post("cb_a"), post("cb_a"), post("cb_b")}
+	got := []int{post("TXN-A"), post("TXN-A"), post("TXN-B"), post("TXN-A"), post("TXN-A"), post("TXN-B")}
 	want := []int{500, 500, 500, 200, 200, 500}
 	for i := range want {
 		if got[i] != want[i] {
-			t.Fatalf("answers = %v, want %v (each callback has its own script; the last code repeats)", got, want)
+			t.Fatalf("answers = %v, want %v (each transaction has its own script; the last code repeats)", got, want)
 		}
+	}
+	var dups []bool
+	for _, l := range lines(t, out) {
+		dups = append(dups, l.Duplicate)
+	}
+	// TXN-A is processed by its first 200; the next 200 is a duplicate.
+	if want := []bool{false, false, false, false, true, false}; !slices.Equal(dups, want) {
+		t.Errorf("duplicate marks = %v, want %v", dups, want)
+	}
+}
+
+// TestDuplicatesByGatewayIDs: the sample merchant processes a status once
+// per transaction whatever the copies, and tells apart two transactions
+// that a callback-id header would confuse.
+func TestDuplicatesByGatewayIDs(t *testing.T) {
+	srv, out := start(t, merchant.Options{JSON: true})
+	params := func(txn, status string) string {
+		return url.Values{"transactionid": {txn}, "status": {status}}.Encode()
+	}
+	send(t, http.MethodGet, srv.URL+"/centili?"+params("T1", "failed"), nil)
+	send(t, http.MethodGet, srv.URL+"/centili?"+params("T1", "failed"), nil)
+	send(t, http.MethodGet, srv.URL+"/centili?"+params("T2", "success"), nil)
+	send(t, http.MethodGet, srv.URL+"/centili?"+params("T1", "success"), nil)
+	send(t, http.MethodPost, srv.URL+"/qris", qrisCallback("TXN-9", "SUCCESS"))
+	send(t, http.MethodPost, srv.URL+"/qris", qrisCallback("TXN-9", "SUCCESS"))
+	var got []string
+	for _, l := range lines(t, out) {
+		got = append(got, fmt.Sprintf("%s %s %t", l.Gateway, l.Transaction, l.Duplicate))
+	}
+	want := []string{"centili T1 false", "centili T1 true", "centili T2 false", "centili T1 false", "qris TXN-9 false", "qris TXN-9 true"}
+	if !slices.Equal(got, want) {
+		t.Errorf("lines = %v, want %v", got, want)
 	}
 }
 
 func TestAlwaysAndDelay(t *testing.T) {
 	srv, out := start(t, merchant.Options{Script: []int{406}, Delay: 150 * time.Millisecond})
 	start := time.Now()
-	if code := send(t, http.MethodPost, srv.URL+"/anything", qrisBody, "X-Callback-Id", "cb_x"); code != 406 {
+	if code := send(t, http.MethodPost, srv.URL+"/anything", qrisBody); code != 406 {
 		t.Errorf("answered %d, want 406", code)
 	}
 	if d := time.Since(start); d < 150*time.Millisecond {
 		t.Errorf("answered after %s, want at least the 150ms delay", d)
 	}
-	if line := out.String(); !strings.Contains(line, "answered 406") || !strings.Contains(line, "cb_x") || !strings.Contains(line, "qris") {
-		t.Errorf("printed %q, want the gateway, the callback id and the answer", line)
+	if line := out.String(); !strings.Contains(line, "answered 406") || !strings.Contains(line, "TXN-1") || !strings.Contains(line, "qris") {
+		t.Errorf("printed %q, want the gateway, the transaction id and the answer", line)
 	}
 }
 
@@ -222,7 +264,7 @@ func TestCinetPay(t *testing.T) {
 	}
 	t.Run("ping", func(t *testing.T) {
 		srv, out := start(t, opts(""))
-		if code := send(t, http.MethodGet, srv.URL+"/cinetpay", nil, "X-Callback-Id", "cb_p"); code != 200 {
+		if code := send(t, http.MethodGet, srv.URL+"/cinetpay", nil); code != 200 {
 			t.Errorf("ping answered %d, want 200", code)
 		}
 		if l := lines(t, out); len(l) != 1 || l[0].Kind != "ping" || l[0].Gateway != "cinetpay" {
@@ -234,7 +276,7 @@ func TestCinetPay(t *testing.T) {
 		srv, out := start(t, opts(check.srv.URL))
 		form, token := cinetpayForm(secret)
 		code := send(t, http.MethodPost, srv.URL+"/cinetpay", []byte(form.Encode()),
-			"Content-Type", "application/x-www-form-urlencoded", "x-token", token, "X-Callback-Id", "cb_c")
+			"Content-Type", "application/x-www-form-urlencoded", "x-token", token)
 		if code != 200 {
 			t.Errorf("answered %d, want 200", code)
 		}
@@ -253,9 +295,9 @@ func TestCinetPay(t *testing.T) {
 		o.JSON = false
 		srv, out := start(t, o)
 		form, token := cinetpayForm(secret)
-		send(t, http.MethodPost, srv.URL+"/cinetpay", []byte(form.Encode()), "x-token", token, "X-Callback-Id", "cb_t")
+		send(t, http.MethodPost, srv.URL+"/cinetpay", []byte(form.Encode()), "x-token", token)
 		line := out.String()
-		for _, want := range []string{"cinetpay", "cb_t", "signature valid", "answered 200", "check: REFUSED"} {
+		for _, want := range []string{"cinetpay", "TX123", "signature valid", "answered 200", "check: REFUSED"} {
 			if !strings.Contains(line, want) {
 				t.Errorf("line %q does not say %q", line, want)
 			}
@@ -319,7 +361,7 @@ func TestCentili(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, out := start(t, merchant.Options{CentiliKey: tt.key, CentiliAlgorithm: tt.alg, JSON: true})
-			if code := send(t, http.MethodGet, srv.URL+"/centili?"+tt.query, nil, "X-Callback-Id", "cb_z"); code != tt.wantCode {
+			if code := send(t, http.MethodGet, srv.URL+"/centili?"+tt.query, nil); code != tt.wantCode {
 				t.Errorf("answered %d, want %d", code, tt.wantCode)
 			}
 			l := lines(t, out)[0]
@@ -336,7 +378,7 @@ func TestUnknownRouteAndTerminalSafety(t *testing.T) {
 		t.Errorf("GET /elsewhere answered %d, want 404", code)
 	}
 	hostile := []byte(`{"order_id":"ORDER\u001b]0;pwned\u0007","status":"SUCCESS"}`)
-	send(t, http.MethodPost, srv.URL+"/qris", hostile, "X-Callback-Id", "cb_h")
+	send(t, http.MethodPost, srv.URL+"/qris", hostile)
 	printed := out.String()
 	if strings.ContainsAny(printed, "\x1b\x07") {
 		t.Errorf("printed raw control characters: %q", printed)

@@ -104,23 +104,67 @@ func centiliNames(params url.Values) []string {
 	return names
 }
 
+// CentiliParamOrder is the order of Centili's parameter table, which is
+// the order of the parameters on the wire (PROVIDERS.md §3): not sorted by
+// name, so that a handler that forgets to sort before signing fails here as
+// it does in production. sign sits where the table puts it, between
+// interval and subscriptionid; clientid, which some services send instead
+// of reference, takes reference's place.
+var CentiliParamOrder = []string{
+	"transactionid", "phone", "userid", "country", "mno", "mnocode", "amount", "status",
+	"revenue", "revenuecurrency", "reference", "clientid", "enduserprice", "service",
+	"errormessage", "event_type", "opt_in_channel", "interval", centiliSignParam,
+	"subscriptionid", "originalmessage", "shortcode", "momessage",
+}
+
 // CentiliQuery returns the query string of a Centili notification: every
-// parameter of params but sign, sorted by name, then sign=<sign> last. A sign
+// parameter of params in CentiliParamOrder, with sign=<sign> in its place
+// there; names the table does not list follow, sorted by name. An empty
+// sign (a service without a signature key) leaves sign out, and a sign
 // already present in params is dropped.
 func CentiliQuery(params url.Values, sign string) string {
+	return centiliEncode(params, sign, nil)
+}
+
+// centiliEncode is CentiliQuery with the names of first (sign among them)
+// ahead of CentiliParamOrder.
+func centiliEncode(params url.Values, sign string, first []string) string {
 	var b strings.Builder
-	for _, name := range centiliNames(params) {
-		k := url.QueryEscape(name)
+	seen := make(map[string]bool, len(params)+1)
+	write := func(name string) {
+		if seen[name] {
+			return
+		}
+		seen[name] = true
+		if name == centiliSignParam {
+			if sign != "" {
+				writeParam(&b, name, sign)
+			}
+			return
+		}
 		for _, v := range params[name] {
-			b.WriteString(k)
-			b.WriteByte('=')
-			b.WriteString(url.QueryEscape(v))
-			b.WriteByte('&')
+			writeParam(&b, name, v)
 		}
 	}
-	b.WriteString(centiliSignParam + "=")
-	b.WriteString(url.QueryEscape(sign))
+	for _, name := range first {
+		write(name)
+	}
+	for _, name := range CentiliParamOrder {
+		write(name)
+	}
+	for _, name := range centiliNames(params) {
+		write(name)
+	}
 	return b.String()
+}
+
+func writeParam(b *strings.Builder, name, value string) {
+	if b.Len() > 0 {
+		b.WriteByte('&')
+	}
+	b.WriteString(url.QueryEscape(name))
+	b.WriteByte('=')
+	b.WriteString(url.QueryEscape(value))
 }
 
 // VerifyCentiliSign reports whether the sign parameter of query (hex in

@@ -28,8 +28,8 @@ type CinetPayNotification struct {
 }
 
 // CinetPayRenderer renders a merchant's CinetPay notifications. Each attempt
-// is two requests to notify_url: a GET ping with no data (it carries
-// X-Callback-Id; its answer decides nothing), then the
+// is two requests to notify_url: a GET ping with no data (a Probe: its
+// answer decides nothing, but CinetPay wants it answered 200), then the
 // application/x-www-form-urlencoded POST of the 16 fields in x-token order
 // with the x-token header, keyed with SecretKey (the merchant's secret key,
 // not the apikey).
@@ -39,14 +39,17 @@ type CinetPayRenderer struct {
 
 var _ Renderer = CinetPayRenderer{}
 
+// cinetPayPing is the GET CinetPay sends to check that notify_url answers.
+var cinetPayPing = Probe{Target: "notify_url", Name: "CinetPay's GET check"}
+
 // Render implements Renderer.
 func (r CinetPayRenderer) Render(n Notification) ([]Request, error) {
 	var p CinetPayNotification
 	if err := decodeStrict(n.Payload, &p); err != nil {
 		return nil, fmt.Errorf("cinetpay callback %s: %w: %w", n.ID, ErrBadPayload, err)
 	}
-	ping := Request{Method: http.MethodGet, URL: n.URL, Header: baseHeader(n.ID)}
-	h := baseHeader(n.ID)
+	ping := Request{Method: http.MethodGet, URL: n.URL, Header: baseHeader(), Probe: &cinetPayPing}
+	h := baseHeader()
 	h.Set("Content-Type", "application/x-www-form-urlencoded")
 	h.Set(CinetPayTokenHeader, p.Fields.XToken(r.SecretKey))
 	post := Request{Method: http.MethodPost, URL: n.URL, Header: h, Body: []byte(p.Fields.Encode())}

@@ -82,7 +82,8 @@ func ExampleVerifyCentiliSign() {
 		// Authentic: credit the user with r.URL.Query().Get("amount") goods.
 	}
 
-	// What the simulator sends.
+	// What the simulator sends: the parameters in the order of Centili's
+	// table, not sorted; VerifyCentiliSign sorts them.
 	params := url.Values{
 		"country": {"rs"}, "enduserprice": {"1.00"}, "mnocode": {"RS_VIP"},
 		"phone": {"4366124567"}, "reference": {"12345678"}, "revenue": {"8.0564"},
@@ -99,7 +100,7 @@ func ExampleVerifyCentiliSign() {
 	serve(notify, httptest.NewRequest(http.MethodGet, "/centili?"+query, nil))
 	serve(notify, httptest.NewRequest(http.MethodGet, "/centili?"+strings.Replace(query, "status=failed", "status=success", 1), nil))
 	// Output:
-	// country=rs&enduserprice=1.00&mnocode=RS_VIP&phone=4366124567&reference=12345678&revenue=8.0564&service=fc865026b76093fa8cae153740af25c8&status=failed&transactionid=1488787&sign=d68f3fe4ee821250c65a50e208a9f7be927701d4
+	// transactionid=1488787&phone=4366124567&country=rs&mnocode=RS_VIP&status=failed&revenue=8.0564&reference=12345678&enduserprice=1.00&service=fc865026b76093fa8cae153740af25c8&sign=d68f3fe4ee821250c65a50e208a9f7be927701d4
 	// 200
 	// 406
 }

@@ -45,7 +45,7 @@ func (r QRISRenderer) Render(n Notification) ([]Request, error) {
 	if !json.Valid(n.Payload) {
 		return nil, fmt.Errorf("qris callback %s: %w", n.ID, ErrBadPayload)
 	}
-	h := baseHeader(n.ID)
+	h := baseHeader()
 	h.Set("Content-Type", "application/json")
 	if r.Secret != "" {
 		if err := r.sign(h, n); err != nil {

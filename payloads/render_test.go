@@ -46,11 +46,11 @@ func TestCinetPayRendererPingThenSignedForm(t *testing.T) {
 	if ping.Method != http.MethodGet || ping.URL != n.URL || ping.Body != nil {
 		t.Errorf("ping = %s %s with %d body bytes, want GET %s with no body", ping.Method, ping.URL, len(ping.Body), n.URL)
 	}
-	if got := ping.Header.Get("X-Callback-Id"); got != "cb_test" {
-		t.Errorf("ping X-Callback-Id = %q, want cb_test", got)
+	if diff := cmp.Diff(http.Header{"User-Agent": {payloads.UserAgent}}, ping.Header); diff != "" {
+		t.Errorf("ping headers (-want +got):\n%s", diff)
 	}
-	if ping.Header.Get("X-Token") != "" || ping.Header.Get("Content-Type") != "" {
-		t.Errorf("ping carries data headers: %v", ping.Header)
+	if ping.Probe == nil || ping.Probe.Target != "notify_url" || post.Probe != nil {
+		t.Errorf("probes: ping %+v, notification %+v; want the ping marked as CinetPay's check of notify_url", ping.Probe, post.Probe)
 	}
 
 	if post.Method != http.MethodPost || post.URL != n.URL {
@@ -63,11 +63,10 @@ func TestCinetPayRendererPingThenSignedForm(t *testing.T) {
 	if diff := cmp.Diff(wantBody, string(post.Body)); diff != "" {
 		t.Errorf("form body (-want +got):\n%s", diff)
 	}
-	wantHeader := http.Header{
-		"Content-Type":  {"application/x-www-form-urlencoded"},
-		"X-Token":       {cinetPayVectorXToken},
-		"X-Callback-Id": {"cb_test"},
-		"User-Agent":    {payloads.UserAgent},
+	wantHeader := http.Header{ // only what CinetPay sends: no callback id
+		"Content-Type": {"application/x-www-form-urlencoded"},
+		"X-Token":      {cinetPayVectorXToken},
+		"User-Agent":   {payloads.UserAgent},
 	}
 	if diff := cmp.Diff(wantHeader, post.Header); diff != "" {
 		t.Errorf("notification headers (-want +got):\n%s", diff)
@@ -119,46 +118,56 @@ func TestCentiliRendererQuery(t *testing.T) {
 	for k, v := range centiliVectorParams() {
 		params[k] = v[0]
 	}
+	vectorQuery := "transactionid=1488787&phone=4366124567&country=rs&mnocode=RS_VIP&status=failed" +
+		"&revenue=8.0564&reference=12345678&enduserprice=1.00&service=fc865026b76093fa8cae153740af25c8"
 	tests := []struct {
 		name    string
 		url     string
 		key     string // "" = the vector's key
 		params  map[string]string
+		order   []string
 		alg     payloads.SignAlgorithm
-		newHash func() hash.Hash
-		wantURL string // exact, when set
+		newHash func() hash.Hash // nil: unsigned
+		wantURL string           // exact, when set
 	}{
 		{
-			name: "PROVIDERS.md vector, SHA1", url: "http://merchant.example/centili", params: params,
+			name: "PROVIDERS.md vector, SHA1, in table order", url: "http://merchant.example/centili", params: params,
 			alg: payloads.SignSHA1, newHash: sha1.New,
-			wantURL: "http://merchant.example/centili?country=rs&enduserprice=1.00&mnocode=RS_VIP&phone=4366124567" +
-				"&reference=12345678&revenue=8.0564&service=fc865026b76093fa8cae153740af25c8&status=failed" +
-				"&transactionid=1488787&sign=" + centiliVectorSign,
+			wantURL: "http://merchant.example/centili?" + vectorQuery + "&sign=" + centiliVectorSign,
 		},
 		{name: "zero algorithm is SHA1", url: "http://m/c", params: params, newHash: sha1.New,
-			wantURL: "http://m/c?country=rs&enduserprice=1.00&mnocode=RS_VIP&phone=4366124567" +
-				"&reference=12345678&revenue=8.0564&service=fc865026b76093fa8cae153740af25c8&status=failed" +
-				"&transactionid=1488787&sign=" + centiliVectorSign},
+			wantURL: "http://m/c?" + vectorQuery + "&sign=" + centiliVectorSign},
 		{name: "SHA256", url: "http://m/c", params: params, alg: payloads.SignSHA256, newHash: sha256.New},
 		{name: "MD5", url: "http://m/c", params: params, alg: payloads.SignMD5, newHash: md5.New},
+		{name: "a service without a signature key sends no sign", url: "http://m/c", key: "-", params: params,
+			wantURL: "http://m/c?" + vectorQuery},
 		{
 			name: "values that need escaping", url: "http://m/c", alg: payloads.SignSHA1, newHash: sha1.New,
 			params: map[string]string{"reference": "a b&c=d/é", "status": "success", "errormessage": ""},
 		},
 		{
-			name: "the URL's own query is kept and signed, a stale sign dropped", url: "http://m/c?shop=7&sign=old", key: "k2",
+			name: "a shuffled order, sign first", url: "http://m/c", alg: payloads.SignSHA1, newHash: sha1.New, params: params,
+			order: []string{"sign", "status", "service", "phone"},
+			wantURL: "http://m/c?sign=" + centiliVectorSign + "&status=failed&service=fc865026b76093fa8cae153740af25c8&phone=4366124567" +
+				"&transactionid=1488787&country=rs&mnocode=RS_VIP&revenue=8.0564&reference=12345678&enduserprice=1.00",
+		},
+		{
+			name: "the URL's own query comes first and is signed, a stale sign dropped", url: "http://m/c?shop=7&sign=old&status=x", key: "k2",
 			alg: payloads.SignSHA256, newHash: sha256.New, params: map[string]string{"status": "success", "amount": "1"},
-			wantURL: "http://m/c?amount=1&shop=7&status=success&sign=" + hmacHex(t, sha256.New, "k2", "17success"),
+			wantURL: "http://m/c?shop=7&amount=1&status=success&sign=" + hmacHex(t, sha256.New, "k2", "17success"),
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			key := tt.key
-			if key == "" {
+			switch key {
+			case "":
 				key = centiliVectorKey
+			case "-":
+				key = ""
 			}
 			n := payloads.Notification{ID: "cb_c", URL: tt.url,
-				Payload: mustJSON(t, payloads.CentiliNotification{Params: tt.params})}
+				Payload: mustJSON(t, payloads.CentiliNotification{Params: tt.params, Order: tt.order})}
 			reqs, err := payloads.CentiliRenderer{SignatureKey: key, Algorithm: tt.alg}.Render(n)
 			if err != nil {
 				t.Fatalf("Render: %v", err)
@@ -166,23 +175,25 @@ func TestCentiliRendererQuery(t *testing.T) {
 			if len(reqs) != 1 || reqs[0].Method != http.MethodGet || reqs[0].Body != nil {
 				t.Fatalf("Render = %+v, want one GET with no body", reqs)
 			}
-			if got := reqs[0].Header.Get("X-Callback-Id"); got != "cb_c" {
-				t.Errorf("X-Callback-Id = %q", got)
+			if diff := cmp.Diff(http.Header{"User-Agent": {payloads.UserAgent}}, reqs[0].Header); diff != "" {
+				t.Errorf("headers (-want +got): only what Centili sends, no callback id\n%s", diff)
 			}
 			got := reqs[0].URL
 			if tt.wantURL != "" && got != tt.wantURL {
 				t.Errorf("URL mismatch:\n got %s\nwant %s", got, tt.wantURL)
 			}
-			// The merchant's side: sign is last; HMAC of the other values
-			// sorted by name.
 			u, err := url.Parse(got)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if last := u.RawQuery[strings.LastIndex(u.RawQuery, "&")+1:]; !strings.HasPrefix(last, "sign=") {
-				t.Errorf("sign is not the last parameter: %s", u.RawQuery)
-			}
 			q := u.Query()
+			if tt.newHash == nil {
+				if q.Has("sign") {
+					t.Errorf("unsigned service sent sign=%s", q.Get("sign"))
+				}
+				return
+			}
+			// The merchant's side: HMAC of the other values sorted by name.
 			names := make([]string, 0, len(q))
 			for name := range q {
 				if name != "sign" {
@@ -203,6 +214,34 @@ func TestCentiliRendererQuery(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestTraceCallbackID(t *testing.T) {
+	n := payloads.Notification{ID: "cb_t", URL: "http://m/notify",
+		Payload: mustJSON(t, payloads.CinetPayNotification{Fields: cinetPayVectorFields()})}
+	plain, err := payloads.CinetPayRenderer{SecretKey: "k"}.Render(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	traced, err := payloads.TraceCallbackID(payloads.CinetPayRenderer{SecretKey: "k"}).Render(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(traced) != len(plain) {
+		t.Fatalf("traced rendering has %d requests, plain %d", len(traced), len(plain))
+	}
+	for i := range plain {
+		if plain[i].Header.Get(payloads.CallbackIDHeader) != "" {
+			t.Errorf("request %d carries %s without tracing", i, payloads.CallbackIDHeader)
+		}
+		if got := traced[i].Header.Get(payloads.CallbackIDHeader); got != "cb_t" {
+			t.Errorf("traced request %d: %s = %q, want cb_t", i, payloads.CallbackIDHeader, got)
+		}
+		traced[i].Header.Del(payloads.CallbackIDHeader)
+	}
+	if diff := cmp.Diff(plain, traced); diff != "" {
+		t.Errorf("tracing changed more than the header (-plain +traced):\n%s", diff)
 	}
 }
 

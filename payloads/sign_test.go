@@ -3,6 +3,7 @@ package payloads_test
 import (
 	"crypto/hmac"
 	"crypto/md5"
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -378,21 +379,33 @@ func TestCentiliQuery(t *testing.T) {
 	withStaleSign := centiliVectorParams()
 	withStaleSign.Set("sign", "stale")
 
-	vectorQuery := "country=rs&enduserprice=1.00&mnocode=RS_VIP&phone=4366124567" +
-		"&reference=12345678&revenue=8.0564&service=fc865026b76093fa8cae153740af25c8" +
-		"&status=failed&transactionid=1488787&sign=" + centiliVectorSign
+	// The vector's parameters in the order of Centili's table, sign after
+	// service (the table's interval, which the vector lacks).
+	vectorQuery := "transactionid=1488787&phone=4366124567&country=rs&mnocode=RS_VIP&status=failed" +
+		"&revenue=8.0564&reference=12345678&enduserprice=1.00&service=fc865026b76093fa8cae153740af25c8" +
+		"&sign=" + centiliVectorSign
 
+	subscription := url.Values{
+		"momessage": {"GO"}, "subscriptionid": {"77"}, "interval": {"day"}, "opt_in_channel": {"web"},
+		"event_type": {"opt_in"}, "status": {"success"}, "transactionid": {"t1"},
+	}
 	tests := []struct {
 		name   string
 		params url.Values
 		sign   string
 		want   string
 	}{
-		{name: "vector, sorted, sign last", params: centiliVectorParams(), sign: centiliVectorSign, want: vectorQuery},
+		{name: "vector, in table order", params: centiliVectorParams(), sign: centiliVectorSign, want: vectorQuery},
 		{name: "a sign in params is dropped", params: withStaleSign, sign: centiliVectorSign, want: vectorQuery},
-		{name: "sign sorts before others but stays last", params: url.Values{"zz": {"1"}, "aa": {"2"}, "signal": {"3"}}, sign: "s", want: "aa=2&signal=3&zz=1&sign=s"},
-		{name: "several values in order", params: url.Values{"b": {"2", "1"}, "a": {"x"}}, sign: "s", want: "a=x&b=2&b=1&sign=s"},
-		{name: "escaping", params: url.Values{"errormessage": {"NOT ENOUGH&CREDIT"}, "mno": {""}}, sign: "s", want: "errormessage=NOT+ENOUGH%26CREDIT&mno=&sign=s"},
+		{name: "sign between interval and subscriptionid", params: subscription, sign: "s",
+			want: "transactionid=t1&status=success&event_type=opt_in&opt_in_channel=web&interval=day&sign=s&subscriptionid=77&momessage=GO"},
+		{name: "no sign: an unsigned service", params: centiliVectorParams(), sign: "",
+			want: strings.TrimSuffix(vectorQuery, "&sign="+centiliVectorSign)},
+		{name: "clientid in reference's place", params: url.Values{"enduserprice": {"2"}, "clientid": {"c"}, "revenue": {"1"}}, sign: "s",
+			want: "revenue=1&clientid=c&enduserprice=2&sign=s"},
+		{name: "names outside the table follow, sorted", params: url.Values{"zz": {"1"}, "aa": {"2"}, "status": {"3"}}, sign: "s", want: "status=3&sign=s&aa=2&zz=1"},
+		{name: "several values in order", params: url.Values{"b": {"2", "1"}, "phone": {"x"}}, sign: "s", want: "phone=x&sign=s&b=2&b=1"},
+		{name: "escaping", params: url.Values{"errormessage": {"NOT ENOUGH&CREDIT"}, "mno": {""}}, sign: "s", want: "mno=&errormessage=NOT+ENOUGH%26CREDIT&sign=s"},
 		{name: "no parameters", params: nil, sign: "s", want: "sign=s"},
 	}
 	for _, tt := range tests {
@@ -401,6 +414,31 @@ func TestCentiliQuery(t *testing.T) {
 				t.Errorf("CentiliQuery() mismatch (-want +got):\n-%s\n+%s", tt.want, got)
 			}
 		})
+	}
+}
+
+// TestCentiliQueryIsNotSorted is the trap the order sets: a handler that
+// concatenates the values in the order received computes another sign than
+// Centili's, as it would against the real gateway.
+func TestCentiliQueryIsNotSorted(t *testing.T) {
+	raw := payloads.CentiliQuery(centiliVectorParams(), centiliVectorSign)
+	var inOrder strings.Builder
+	for part := range strings.SplitSeq(raw, "&") {
+		name, v, _ := strings.Cut(part, "=")
+		if name != "sign" {
+			v, _ = url.QueryUnescape(v)
+			inOrder.WriteString(v)
+		}
+	}
+	if inOrder.String() == centiliVectorMessage {
+		t.Fatalf("the values in wire order are the sorted message %q: a handler that skips the sort would pass", centiliVectorMessage)
+	}
+	if got := hmacHex(t, sha1.New, centiliVectorKey, inOrder.String()); got == centiliVectorSign {
+		t.Errorf("HMAC of the values in wire order = the sign: the order traps nothing")
+	}
+	q, _ := url.ParseQuery(raw)
+	if !payloads.VerifyCentiliSign(centiliVectorKey, payloads.SignSHA1, q) {
+		t.Errorf("a handler that sorts does not verify the vector")
 	}
 }
 
@@ -442,6 +480,14 @@ func TestVerifyCentiliSign(t *testing.T) {
 				t.Errorf("VerifyCentiliSign() = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestBodySignatureDocExample keeps docs/gateways.md's QRIS example true.
+func TestBodySignatureDocExample(t *testing.T) {
+	const want = "1321c7b32c3f816917fa795d5f4eba92e25c14abed1ae1b3ce349f5377aea156"
+	if got := payloads.BodySignature("qris-callback-secret", []byte(`{"order_id":"ORDER-12345","status":"SUCCESS"}`)); got != want {
+		t.Errorf("BodySignature = %s, docs/gateways.md says %s", got, want)
 	}
 }
 

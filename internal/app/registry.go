@@ -20,7 +20,9 @@ type rendererKey struct{ provider, merchant string }
 
 var _ dispatcher.Providers = (*registry)(nil)
 
-// newRegistry builds the policies and renderers of a validated configuration.
+// newRegistry builds the policies and renderers of a validated
+// configuration. With delivery.callback_id_header, every renderer adds the
+// tracing header X-Callback-Id, which no gateway sends.
 func newRegistry(cfg config.Config) *registry {
 	r := &registry{
 		policies:  make(map[string]dispatcher.Policy, len(config.ProviderNames)),
@@ -28,8 +30,12 @@ func newRegistry(cfg config.Config) *registry {
 	}
 	for _, name := range config.ProviderNames {
 		p, _ := cfg.Providers.Get(name)
+		retry := scheduler.NewPolicy(p.Retry.Schedule, cfg.TimeScale)
+		if p.Retry.Anchor == config.AnchorFirstFailure {
+			retry = retry.FromFirstFailure()
+		}
 		r.policies[name] = dispatcher.Policy{
-			Retry:      scheduler.NewPolicy(p.Retry.Schedule, cfg.TimeScale),
+			Retry:      retry,
 			Timeout:    p.Timeout,
 			Classifier: dispatcher.Classifier{SuccessCodes: p.SuccessCodes, StopCodes: p.StopCodes},
 		}
@@ -48,6 +54,11 @@ func newRegistry(cfg config.Config) *registry {
 			r.renderers[rendererKey{config.Centili, m.ID}] = payloads.CentiliRenderer{
 				SignatureKey: m.Centili.SignatureKey, Algorithm: alg,
 			}
+		}
+	}
+	if cfg.Delivery.CallbackIDHeader {
+		for k, rd := range r.renderers {
+			r.renderers[k] = payloads.TraceCallbackID(rd)
 		}
 	}
 	return r

@@ -2,9 +2,11 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/callbacksim/callbacksim/internal/redistest"
 	"github.com/callbacksim/callbacksim/internal/simtest"
 	"github.com/callbacksim/callbacksim/internal/store"
+	"github.com/callbacksim/callbacksim/payloads"
 )
 
 var both = app.Roles{API: true, Worker: true}
@@ -44,8 +47,8 @@ func TestQRISOnARedisCluster(t *testing.T) {
 	if len(cb.Attempts) != 2 || cb.Attempts[0].Outcome != store.OutcomeRetry || cb.Attempts[1].Outcome != store.OutcomeDelivered {
 		t.Errorf("retry: attempts %+v, want retry then delivered", cb.Attempts)
 	}
-	if got := flaky.Requests(); len(got) != 2 || got[0].Header.Get("X-Callback-Id") != retried || got[1].Header.Get("X-Callback-Id") != retried {
-		t.Errorf("retry: the merchant got %d requests, want 2 with X-Callback-Id %s", len(got), retried)
+	if got := flaky.Requests(); len(got) != 2 || string(got[0].Body) != string(got[1].Body) || !strings.Contains(string(got[0].Body), "ORDER-CLUSTER-2") {
+		t.Errorf("retry: the merchant got %d requests, want 2 of the same notification of ORDER-CLUSTER-2", len(got))
 	}
 
 	// Retry now: the second retry is 36 s away; asynq's Inspector runs it
@@ -116,16 +119,19 @@ func TestSentinelModeFindsTheMasterThroughTheSentinel(t *testing.T) {
 	}
 }
 
-// countingMerchant answers each callback id's first request 500 and later
-// ones 200, after a short pause, and counts requests per X-Callback-Id.
+// countingMerchant answers each order's first request 500 and later ones
+// 200, after a short pause, and counts requests per order_id (a merchant
+// knows a callback by nothing else).
 type countingMerchant struct {
 	mu    sync.Mutex
-	byID  map[string]int
+	byID  map[string]int // by order_id
 	total int
 }
 
 func (m *countingMerchant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	id := r.Header.Get("X-Callback-Id")
+	var cb payloads.QRISCallback
+	_ = json.NewDecoder(r.Body).Decode(&cb)
+	id := cb.OrderID
 	m.mu.Lock()
 	m.byID[id]++
 	n := m.byID[id]
@@ -165,8 +171,8 @@ func TestOneAPIAndTwoWorkersSendEachAttemptOnce(t *testing.T) {
 	}
 
 	m.mu.Lock()
-	for _, id := range ids {
-		if got := m.byID[id]; got != 2 {
+	for i, id := range ids {
+		if got := m.byID[fmt.Sprintf("ORDER-SCALE-%02d", i)]; got != 2 {
 			t.Errorf("%s: the merchant got %d requests, want 2: each attempt sent by exactly one worker", id, got)
 		}
 	}

@@ -22,7 +22,8 @@ const (
 )
 
 // recorder notes when each callback first reached a merchant endpoint, by
-// its X-Callback-Id, and signals when the expected number has arrived.
+// its X-Callback-Id (the tracing header, on for the benchmark: see
+// env.config), and signals when the expected number has arrived.
 // Requests to pathDead are not counted: they never complete.
 type recorder struct {
 	mu       sync.Mutex

@@ -59,8 +59,8 @@ func ceilingBody() []byte {
 }
 
 // bareHandler is the references' asynq handler: it POSTs the body to the
-// merchant with the headers callbacksim sends and, with rdb set (records),
-// then appends the attempt.
+// merchant with the headers callbacksim sends in the benchmark (tracing on)
+// and, with rdb set (records), then appends the attempt.
 type bareHandler struct {
 	client *http.Client
 	url    string

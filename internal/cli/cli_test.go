@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
@@ -63,7 +64,7 @@ var callbackID = regexp.MustCompile(`callback (cb_[a-z0-9]+)`)
 func TestTriggerQRISFollowsUntilDelivered(t *testing.T) {
 	sim := startSim(t)
 	m, printed := startMerchant(t, 500, 200)
-	code, out, errOut := run(t, admin(sim, "trigger", "qris", "--url", m.URL+"/qris", "--amount", "75000")...)
+	code, out, errOut := run(t, admin(sim, "trigger", "qris", "--url", m.URL+"/qris", "--amount", "75000", "--reference", "ORDER-FOLLOW")...)
 	if code != ExitOK {
 		t.Fatalf("exit %d, want 0; stdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
@@ -71,7 +72,7 @@ func TestTriggerQRISFollowsUntilDelivered(t *testing.T) {
 	if match == nil {
 		t.Fatalf("no callback id printed:\n%s", out)
 	}
-	for _, want := range []string{"qris payment CLI-", "#1", "auto", "retry", "500", "hint: 500", "#2", "200", "delivered after 2 attempt(s)"} {
+	for _, want := range []string{"qris payment ORDER-FOLLOW", "#1", "auto", "retry", "500", "hint: 500", "#2", "200", "delivered after 2 attempt(s)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output does not say %q:\n%s", want, out)
 		}
@@ -81,9 +82,9 @@ func TestTriggerQRISFollowsUntilDelivered(t *testing.T) {
 		t.Errorf("callback %s: %s with %d attempts, want delivered with 2", cb.ID, cb.Status, len(cb.Attempts))
 	}
 	// The merchant saw valid signatures on both deliveries.
-	lines := merchantLines(t, printed, match[1], 2)
+	lines := merchantLines(t, printed, "order_id=ORDER-FOLLOW", 2)
 	if len(lines) != 2 || !strings.Contains(lines[0], "signature valid") || !strings.Contains(lines[1], "signature valid") {
-		t.Errorf("merchant printed:\n%s\nwant two lines with a valid signature for %s", printed, match[1])
+		t.Errorf("merchant printed:\n%s\nwant two lines with a valid signature for ORDER-FOLLOW", printed)
 	}
 }
 
@@ -113,16 +114,18 @@ func TestTriggerQRISFailedExits4WithJSON(t *testing.T) {
 func TestTriggerDuplicatesAndNoFollow(t *testing.T) {
 	sim := startSim(t)
 	m, printed := startMerchant(t)
-	code, out, errOut := run(t, admin(sim, "trigger", "qris", "--url", m.URL, "--duplicates", "2")...)
+	code, out, errOut := run(t, admin(sim, "trigger", "qris", "--url", m.URL, "--duplicates", "2", "--reference", "ORDER-DUP")...)
 	if code != ExitOK {
 		t.Fatalf("exit %d; stderr: %s", code, errOut)
 	}
 	if n := strings.Count(out, "duplicate"); n != 2 {
 		t.Errorf("output shows %d duplicates, want 2:\n%s", n, out)
 	}
-	id := callbackID.FindStringSubmatch(out)[1]
-	if n := len(merchantLines(t, printed, id, 3)); n != 3 {
-		t.Errorf("merchant saw %s %d times, want 3 (same X-Callback-Id each time):\n%s", id, n, printed)
+	// The merchant knows the copies by the gateway's ids, as it would in
+	// production: the same order, processed once.
+	lines := merchantLines(t, printed, "order_id=ORDER-DUP", 3)
+	if len(lines) != 3 || strings.Count(strings.Join(lines, "\n"), "duplicate: SUCCESS already processed") != 2 {
+		t.Errorf("merchant lines about ORDER-DUP:\n%s\nwant 3, two of them noted as duplicates", strings.Join(lines, "\n"))
 	}
 
 	// --follow=false: no token needed, the id is printed, exit 0.
@@ -229,10 +232,13 @@ func TestCallbacksCommands(t *testing.T) {
 			t.Errorf("show: exit %d\n%s", code, out)
 		}
 		code, out, _ = run(t, admin(sim, "callbacks", "show", "-v", delivered)...)
-		for _, want := range []string{"> POST", "> X-Callback-Id: " + delivered, "> X-Callback-Signature: ", `"order_id"`, "< 200", `< {"status":"ok"}`} {
+		for _, want := range []string{"> POST", "> User-Agent: Go-http-client/1.1", "> X-Callback-Signature: ", `"order_id"`, "< 200", `< {"status":"ok"}`} {
 			if !strings.Contains(out, want) {
 				t.Errorf("show -v does not show %q:\n%s", want, out)
 			}
+		}
+		if strings.Contains(out, "X-Callback-Id") {
+			t.Errorf("show -v shows an X-Callback-Id, which no gateway sends:\n%s", out)
 		}
 		if code != ExitOK {
 			t.Errorf("exit %d", code)
@@ -324,13 +330,12 @@ func TestCallbacksCommands(t *testing.T) {
 func TestMerchantCommand(t *testing.T) {
 	sim := startSim(t)
 	base, out := runMerchant(t, "--script", "500,200", "--qris-secret", qrisSecret)
-	code, stdout, errOut := run(t, admin(sim, "trigger", "qris", "--url", base+"/qris")...)
+	code, stdout, errOut := run(t, admin(sim, "trigger", "qris", "--url", base+"/qris", "--reference", "ORDER-CMD")...)
 	if code != ExitOK {
 		t.Fatalf("trigger: exit %d\n%s\n%s", code, stdout, errOut)
 	}
-	id := callbackID.FindStringSubmatch(stdout)[1]
-	printed := strings.Join(merchantLines(t, out, id, 2), "\n")
-	for _, want := range []string{"qris", id, "signature valid", "answered 500", "answered 200", "order_id=CLI-"} {
+	printed := strings.Join(merchantLines(t, out, "order_id=ORDER-CMD", 2), "\n")
+	for _, want := range []string{"qris", "TXN-", "signature valid", "answered 500", "answered 200", "order_id=ORDER-CMD"} {
 		if !strings.Contains(printed, want) {
 			t.Errorf("merchant output does not say %q:\n%s", want, printed)
 		}
@@ -354,5 +359,33 @@ func TestMerchantCommandUsage(t *testing.T) {
 		if code, _, errOut := run(t, tt.args...); code != tt.want {
 			t.Errorf("%v: exit %d, want %d; stderr %s", tt.args, code, tt.want, errOut)
 		}
+	}
+}
+
+// TestCinetPayPingHintShown: a notify_url that answers 404 to CinetPay's
+// GET check but 200 to the POST is delivered, and both trigger and
+// callbacks show say what to fix.
+func TestCinetPayPingHintShown(t *testing.T) {
+	sim := startSim(t)
+	notify := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			http.NotFound(w, r) // a POST-only route
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(notify.Close)
+	const want = "hint: your notify_url answered 404 to CinetPay's GET check; it must answer 200 to GET and POST"
+	code, out, errOut := run(t, admin(sim, "trigger", "cinetpay", "--url", notify.URL+"/notify", "--reference", "TX-PING-404")...)
+	if code != ExitOK {
+		t.Fatalf("exit %d, want 0 (the POST decides)\nstdout %s\nstderr %s", code, out, errOut)
+	}
+	if !strings.Contains(out, "ping: GET "+notify.URL+"/notify -> 404") || !strings.Contains(out, want) {
+		t.Errorf("trigger output does not show the ping's 404 and its hint:\n%s", out)
+	}
+	id := callbackID.FindStringSubmatch(out)[1]
+	code, out, _ = run(t, admin(sim, "callbacks", "show", id)...)
+	if code != ExitOK || !strings.Contains(out, "delivered") || !strings.Contains(out, want) {
+		t.Errorf("callbacks show: exit %d, want the delivered attempt with the ping hint:\n%s", code, out)
 	}
 }

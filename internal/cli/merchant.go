@@ -52,8 +52,13 @@ func merchantCmd() *cobra.Command {
 		Use:   "merchant",
 		Short: "Run a sample merchant endpoint that prints, verifies and answers callbacks as scripted",
 		Long: `merchant listens for callbacks like a merchant's server, prints one line per
-callback (gateway, callback id, whether its signature is valid, what it
-answered) and answers as scripted.
+callback (gateway, the gateway's transaction id, whether its signature is
+valid, what it answered) and answers as scripted.
+
+Like a handler in production, it knows a notification only by the gateway's
+own ids (QRIS transaction_id, CinetPay cpm_trans_id, Centili transactionid):
+--script runs per transaction, and a status already processed for a
+transaction is noted as a duplicate and not processed again.
 
 Routes: POST /qris (and a POST to any other path), GET /cinetpay (the
 gateway's ping, answered 200) and POST /cinetpay, GET /centili.
@@ -89,7 +94,7 @@ prints it; if the check fails it answers 503 so that the gateway retries.`,
 	f.StringVar(&mf.centiliAlgorithm, "centili-algorithm", "", "Centili sign algorithm: sha1, sha256 or md5")
 	f.StringVar(&mf.api, "api", "", "the simulator's base URL, for CinetPay's check API (env "+EnvAPI+"; default "+DefaultAPI+")")
 	f.BoolVar(&mf.check, "check", true, "call CinetPay's check API on each CinetPay notification")
-	f.StringVar(&mf.script, "script", "", "answers to each callback's deliveries in turn, e.g. 500,500,200 (the last repeats)")
+	f.StringVar(&mf.script, "script", "", "answers to each transaction's deliveries in turn, e.g. 500,500,200 (the last repeats)")
 	f.IntVar(&mf.always, "always", 0, "always answer this status, e.g. 406")
 	f.DurationVar(&mf.delay, "delay", 0, "wait this long before every answer, e.g. 2s")
 	f.BoolVar(&mf.acceptInvalid, "accept-invalid", false, "answer as scripted even when a signature is invalid or missing")
@@ -189,7 +194,7 @@ func (mf *merchantFlags) serve(cmd *cobra.Command, opts merchant.Options) error 
 		fmt.Fprintf(cmd.OutOrStdout(), "callbacksim merchant listening on %s\n  QRIS     POST %s/qris (or any path)\n  CinetPay GET|POST %s/cinetpay\n  Centili  GET %s/centili\n",
 			base, base, base, base)
 		if len(opts.Script) > 0 {
-			fmt.Fprintf(cmd.OutOrStdout(), "  answers  %s per callback, then the last again\n", strings.Trim(fmt.Sprint(opts.Script), "[]"))
+			fmt.Fprintf(cmd.OutOrStdout(), "  answers  %s per transaction, then the last again\n", strings.Trim(fmt.Sprint(opts.Script), "[]"))
 		}
 	}
 	srv := &http.Server{Handler: m, ReadHeaderTimeout: 10 * time.Second}

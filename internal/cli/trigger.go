@@ -89,7 +89,7 @@ With --follow=false it exits 0 once the callback is queued.`,
 	f.StringVar(&tf.siteID, "site-id", "445160", "the merchant's CinetPay site_id")
 	f.StringVar(&tf.service, "service", "demo-service", "the merchant's Centili service (API key)")
 	f.DurationVar(&tf.delay, "delay", 0, "scenario: hold the first attempt this long (before time_scale)")
-	f.IntVar(&tf.duplicates, "duplicates", 0, "scenario: send the same notification this many extra times (same X-Callback-Id)")
+	f.IntVar(&tf.duplicates, "duplicates", 0, "scenario: send the same notification this many extra times (same body, same gateway ids)")
 	f.BoolVar(&tf.outOfOrder, "out-of-order", false, "scenario: deliver the payment's successive notifications in reverse (cinetpay: the final status first, then WAITING_FOR_CUSTOMER)")
 	f.BoolVar(&tf.follow, "follow", true, "follow the callback's attempts until it ends (needs the admin token)")
 	f.DurationVar(&tf.poll, "poll", 250*time.Millisecond, "how often to look at the callback while following")

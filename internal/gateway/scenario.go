@@ -27,16 +27,31 @@ const (
 	MinSequenceGap = 100 * time.Millisecond
 )
 
-// Scenario is {"delay": "30s", "duplicates": 2, "out_of_order": true}.
-// The zero value is a plain, prompt, single notification.
+// Scenario is {"delay": "30s", "duplicates": 2, "out_of_order": true,
+// "shuffle_params": true}. The zero value is a plain, prompt, single
+// notification.
 type Scenario struct {
 	// Delay holds the first attempt back (before time_scale).
 	Delay Duration `json:"delay"`
-	// Duplicates sends the same notification this many extra times, with
-	// the same X-Callback-Id.
+	// Duplicates sends the same notification this many extra times: the
+	// same body, the same gateway ids.
 	Duplicates int `json:"duplicates"`
 	// OutOfOrder delivers a payment's successive notifications in reverse.
 	OutOfOrder bool `json:"out_of_order"`
+	// ShuffleParams sends a query's parameters in a random order instead
+	// of the gateway's (Centili), the same on every attempt.
+	ShuffleParams bool `json:"shuffle_params"`
+}
+
+// Accepts says which scenario options beyond delay and duplicates a
+// gateway takes.
+type Accepts struct {
+	// OutOfOrder: the gateway sends several notifications per payment
+	// (CinetPay's WAITING_FOR_CUSTOMER before the final status).
+	OutOfOrder bool
+	// ShuffleParams: the gateway sends its data as query parameters
+	// (Centili).
+	ShuffleParams bool
 }
 
 // Duration is a time.Duration written as a Go duration string ("30s").
@@ -80,18 +95,22 @@ func (s Scenario) HeldFor(scale float64) time.Duration {
 	return scheduler.Scale(time.Duration(s.Delay), scale)
 }
 
-// ValidateFor is Validate for a gateway; several says whether one simulate
-// call of that gateway can produce several notifications (CinetPay's
-// WAITING_FOR_CUSTOMER before the final status). out_of_order is refused
-// with a 400 naming scenario.out_of_order on a gateway that sends one
-// notification per payment (QRIS, Centili): there is no order to reverse.
-func (s Scenario) ValidateFor(several bool) error {
+// ValidateFor is Validate for a gateway that takes what a says.
+// out_of_order is refused with a 400 naming scenario.out_of_order on a
+// gateway that sends one notification per payment (QRIS, Centili): there
+// is no order to reverse; shuffle_params likewise on a gateway whose data
+// is not a query (QRIS, CinetPay).
+func (s Scenario) ValidateFor(a Accepts) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
-	if s.OutOfOrder && !several {
+	if s.OutOfOrder && !a.OutOfOrder {
 		return httpapi.BadField("scenario.out_of_order",
 			"applies to gateways that send several notifications per payment (CinetPay); this one sends one notification per payment")
+	}
+	if s.ShuffleParams && !a.ShuffleParams {
+		return httpapi.BadField("scenario.shuffle_params",
+			"applies to gateways that send their data as query parameters (Centili)")
 	}
 	return nil
 }

@@ -16,18 +16,20 @@ func TestValidateFor(t *testing.T) {
 	tests := []struct {
 		name      string
 		body      string
-		several   bool
+		accepts   Accepts
 		wantField string // "" = valid
 	}{
-		{"empty", `{}`, false, ""},
-		{"delay and duplicates on a single-notification gateway", `{"delay":"30s","duplicates":2}`, false, ""},
-		{"out_of_order where several notifications exist", `{"out_of_order":true}`, true, ""},
-		{"out_of_order on a single-notification gateway", `{"out_of_order":true}`, false, "scenario.out_of_order"},
-		{"out_of_order false is fine anywhere", `{"out_of_order":false}`, false, ""},
-		{"negative delay", `{"delay":"-1s"}`, true, "scenario.delay"},
-		{"delay over a day", `{"delay":"25h"}`, true, "scenario.delay"},
-		{"too many duplicates", `{"duplicates":11}`, true, "scenario.duplicates"},
-		{"negative duplicates", `{"duplicates":-1}`, false, "scenario.duplicates"},
+		{"empty", `{}`, Accepts{}, ""},
+		{"delay and duplicates on a single-notification gateway", `{"delay":"30s","duplicates":2}`, Accepts{}, ""},
+		{"out_of_order where several notifications exist", `{"out_of_order":true}`, Accepts{OutOfOrder: true}, ""},
+		{"out_of_order on a single-notification gateway", `{"out_of_order":true}`, Accepts{ShuffleParams: true}, "scenario.out_of_order"},
+		{"out_of_order false is fine anywhere", `{"out_of_order":false}`, Accepts{}, ""},
+		{"shuffle_params on a query gateway", `{"shuffle_params":true}`, Accepts{ShuffleParams: true}, ""},
+		{"shuffle_params elsewhere", `{"shuffle_params":true}`, Accepts{OutOfOrder: true}, "scenario.shuffle_params"},
+		{"negative delay", `{"delay":"-1s"}`, Accepts{OutOfOrder: true}, "scenario.delay"},
+		{"delay over a day", `{"delay":"25h"}`, Accepts{OutOfOrder: true}, "scenario.delay"},
+		{"too many duplicates", `{"duplicates":11}`, Accepts{OutOfOrder: true}, "scenario.duplicates"},
+		{"negative duplicates", `{"duplicates":-1}`, Accepts{}, "scenario.duplicates"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -35,16 +37,16 @@ func TestValidateFor(t *testing.T) {
 			if err := json.Unmarshal([]byte(tt.body), &s); err != nil {
 				t.Fatal(err)
 			}
-			err := s.ValidateFor(tt.several)
+			err := s.ValidateFor(tt.accepts)
 			if tt.wantField == "" {
 				if err != nil {
-					t.Errorf("ValidateFor(%t) = %v, want nil", tt.several, err)
+					t.Errorf("ValidateFor(%+v) = %v, want nil", tt.accepts, err)
 				}
 				return
 			}
 			var apiErr *httpapi.Error
 			if !errors.As(err, &apiErr) || apiErr.Field != tt.wantField || apiErr.Status != 400 {
-				t.Errorf("ValidateFor(%t) = %v, want a 400 naming %s", tt.several, err, tt.wantField)
+				t.Errorf("ValidateFor(%+v) = %v, want a 400 naming %s", tt.accepts, err, tt.wantField)
 			}
 		})
 	}

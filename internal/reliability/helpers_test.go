@@ -1,6 +1,7 @@
 package reliability_test
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/callbacksim/callbacksim/internal/simtest"
 	"github.com/callbacksim/callbacksim/internal/store"
+	"github.com/callbacksim/callbacksim/payloads"
 )
 
 // simAPI is a running simulator, in-process (*simtest.Sim) or a child
@@ -98,9 +100,12 @@ type merchant struct {
 	inFlight atomic.Int32
 }
 
+// received is a callback as the merchant knows it: by the order_id in its
+// body (no gateway sends a callback id; a QRIS callback's reference is its
+// order_id).
 type received struct {
-	id string // X-Callback-Id
-	at time.Time
+	order string
+	at    time.Time
 }
 
 func newMerchant(t *testing.T, code int) *merchant {
@@ -115,9 +120,11 @@ func newMerchant(t *testing.T, code int) *merchant {
 }
 
 func (m *merchant) serve(w http.ResponseWriter, r *http.Request) {
+	var cb payloads.QRISCallback
+	_ = json.NewDecoder(r.Body).Decode(&cb)
 	_, _ = io.Copy(io.Discard, r.Body)
 	m.mu.Lock()
-	m.received = append(m.received, received{id: r.Header.Get("X-Callback-Id"), at: time.Now()})
+	m.received = append(m.received, received{order: cb.OrderID, at: time.Now()})
 	hold, code := m.hold, m.code
 	m.mu.Unlock()
 	if hold != nil {
@@ -155,13 +162,14 @@ func (m *merchant) release() {
 	m.mu.Unlock()
 }
 
-// counts returns how many requests the merchant got per X-Callback-Id.
+// counts returns how many requests the merchant got per order_id: the
+// Reference of the callbacks.
 func (m *merchant) counts() map[string]int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n := map[string]int{}
 	for _, r := range m.received {
-		n[r.id]++
+		n[r.order]++
 	}
 	return n
 }

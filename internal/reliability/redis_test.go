@@ -94,7 +94,7 @@ func TestRedisDown(t *testing.T) {
 	if a := got[retrying].Attempts; len(a) != 2 || a[0].Outcome != store.OutcomeRetry || a[1].Outcome != store.OutcomeDelivered {
 		t.Errorf("the retrying callback: %d attempts %v; want the failed one, then the retry delivered (no budget used by the outage)", len(a), outcomes(a))
 	}
-	if n := m.counts()[inFlight]; n != 1 || len(got[inFlight].Attempts) != 1 {
+	if n := m.counts()[got[inFlight].Reference]; n != 1 || len(got[inFlight].Attempts) != 1 {
 		t.Errorf("the callback in flight at the outage: sent %d times, %d attempts recorded; want once and once (its record waited for Redis)", n, len(got[inFlight].Attempts))
 	}
 	if resp := p.Do(http.MethodGet, "/readyz", nil); resp.Status != http.StatusOK {
@@ -142,7 +142,7 @@ func TestRedisRestartedWithAOF(t *testing.T) {
 	}
 	counts := m.counts()
 	for _, id := range ids {
-		if counts[id] == 0 {
+		if counts[got[id].Reference] == 0 {
 			t.Errorf("callback %s was never delivered to the merchant", id)
 		}
 	}

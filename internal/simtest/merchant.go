@@ -72,10 +72,17 @@ func (m *Merchant) Requests() []Received {
 // WaitRequests waits until the merchant has received at least n requests.
 func (m *Merchant) WaitRequests(n int, timeout time.Duration) []Received {
 	m.tb.Helper()
-	var got []Received
-	Eventually(m.tb, timeout, func() bool {
-		got = m.Requests()
+	return waitRequests(m.tb, "the merchant", n, timeout, m.Requests)
+}
+
+// waitRequests waits until requests gives at least n requests, and
+// returns them.
+func waitRequests[R any](tb testing.TB, who string, n int, timeout time.Duration, requests func() []R) []R {
+	tb.Helper()
+	var got []R
+	Eventually(tb, timeout, func() bool {
+		got = requests()
 		return len(got) >= n
-	}, func() string { return fmt.Sprintf("the merchant to receive %d requests (got %d)", n, len(got)) })
+	}, func() string { return fmt.Sprintf("%s to receive %d requests (got %d)", who, n, len(got)) })
 	return got
 }

@@ -180,6 +180,34 @@ func TestDashboardInBrowser(t *testing.T) {
 	if cb.Status != store.StatusDelivered || len(cb.Attempts) != 2 || cb.Attempts[1].Kind != store.Manual {
 		t.Errorf("callback: %s with %d attempts, want delivered by a second, manual attempt", cb.Status, len(cb.Attempts))
 	}
+
+	// A CinetPay notification delivered by its POST although the GET check
+	// got a 404: the dashboard shows what to fix on the delivered attempt.
+	notify := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			http.NotFound(w, r)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(notify.Close)
+	pingID := cinetpayDelivered(t, sim, notify.URL+"/notify")
+	pingRow := fmt.Sprintf(`tr[data-id=%q]`, pingID)
+	step("open a CinetPay callback whose GET check got a 404",
+		chromedp.WaitVisible(chromedp.CSS(pingRow)),
+		chromedp.Click(chromedp.CSS(pingRow)))
+	simtest.Eventually(t, 10*time.Second, func() bool {
+		shown, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(
+			`document.getElementById('detail-id').textContent === %q && document.querySelector('#attempts .hint') !== null`, pingID)))
+		return err == nil && shown
+	}, func() string { return "the CinetPay callback's detail with a hint" })
+	const pingHint = "your notify_url answered 404 to CinetPay's GET check; it must answer 200 to GET and POST"
+	if got := text("#attempts .hint"); !strings.Contains(got, pingHint) {
+		t.Errorf("hint = %q, want %q", got, pingHint)
+	}
+	if got := text("#detail-status"); got != "delivered" {
+		t.Errorf("status = %q, want delivered: the POST decides", got)
+	}
 	for _, m := range console() {
 		if m.Type == chromedp.ConsoleError || m.IsException() {
 			// A CSP violation or a script error: the page is broken.

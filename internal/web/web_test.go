@@ -193,6 +193,28 @@ func triggerFailing(t *testing.T, sim *simtest.Sim, url string) string {
 	return ans.CallbackID
 }
 
+// cinetpayDelivered initialises a CinetPay payment of the demo merchant
+// notifying notifyURL, accepts it, and returns its callback id once
+// delivered.
+func cinetpayDelivered(t *testing.T, sim *simtest.Sim, notifyURL string) string {
+	t.Helper()
+	tx := "TX-" + strings.ReplaceAll(t.Name(), "/", "-")
+	if r := sim.Do(http.MethodPost, "/v2/payment", map[string]any{
+		"apikey": "demo-apikey", "site_id": "445160", "transaction_id": tx, "amount": 100, "currency": "XOF",
+		"description": "Test", "notify_url": notifyURL, "return_url": "https://shop.example/", "channels": "ALL",
+	}); r.Status != http.StatusOK {
+		t.Fatalf("init: %d %s", r.Status, r.Body)
+	}
+	r := sim.Do(http.MethodPost, "/v2/simulate", map[string]any{
+		"apikey": "demo-apikey", "site_id": "445160", "transaction_id": tx, "status": "ACCEPTED"})
+	var ans struct {
+		CallbackID string `json:"callback_id"`
+	}
+	r.JSON(t, &ans)
+	sim.WaitStatus(ans.CallbackID, store.StatusDelivered, 10*time.Second)
+	return ans.CallbackID
+}
+
 func TestAssets(t *testing.T) {
 	sim := simtest.Start(t)
 	for name, ctype := range map[string]string{"app.js": "text/javascript", "app.css": "text/css"} {

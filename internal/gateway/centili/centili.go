@@ -1,9 +1,10 @@
 // Package centili plays Centili's carrier billing notifications
 // (PROVIDERS.md §3): POST /centili/simulate, callbacksim's own endpoint,
 // makes a one-off payment or a subscription event (opt_in,
-// recurring_billing, opt_out) and queues its notification: a signed GET to
-// the service's configured notification_url. Fields the tester leaves out
-// get realistic values.
+// recurring_billing, opt_out) and queues its notification: a GET to the
+// service's configured notification_url, signed when the service has a
+// signature key. Fields the tester leaves out get realistic values; the
+// ones given are sent as given (a country's letter case, an interval's).
 package centili
 
 import (
@@ -54,7 +55,9 @@ var (
 	// ErrorMessages lists the failure reasons Centili sends.
 	ErrorMessages = []string{"CHARGING_FAILED", "PIN_MAX_ATTEMPTS_EXCEEDED", "TRANSACTION_TIMEOUT",
 		"NOT_ENOUGH_CREDIT", "TRANSACTION_CANCELED_BY_USER"}
-	// Intervals lists the billing intervals of a subscription.
+	// Intervals lists the billing intervals of a subscription, as
+	// Centili's table writes them; its example writes "day", and any
+	// letter case is taken and sent as given.
 	Intervals = []string{"DAY", "WEEK", "MONTH"}
 	// OptInChannels lists where a subscription can start.
 	OptInChannels = []string{"web", "wap", "android"}
@@ -64,19 +67,22 @@ var (
 // usable: call New.
 type Gateway struct {
 	merchants map[string]config.Merchant // by service
-	store     *store.Store
-	queue     *queue.Queue
-	metrics   *metrics.Metrics
-	limit     *ratelimit.Limiter
-	timeScale float64
-	now       func() time.Time
+	// countryCase is the letter case of the countries the simulator fills
+	// in: config.CountryUpper or config.CountryLower.
+	countryCase string
+	store       *store.Store
+	queue       *queue.Queue
+	metrics     *metrics.Metrics
+	limit       *ratelimit.Limiter
+	timeScale   float64
+	now         func() time.Time
 }
 
 // New returns the Centili gateway of the merchants in cfg that have a
 // Centili block.
 func New(cfg config.Config, st *store.Store, q *queue.Queue, m *metrics.Metrics) *Gateway {
-	g := &Gateway{merchants: map[string]config.Merchant{}, store: st, queue: q, metrics: m,
-		limit: ratelimit.FromConfig(cfg.RateLimit), timeScale: cfg.TimeScale, now: time.Now}
+	g := &Gateway{merchants: map[string]config.Merchant{}, countryCase: cfg.Providers.Centili.CountryCase,
+		store: st, queue: q, metrics: m, limit: ratelimit.FromConfig(cfg.RateLimit), timeScale: cfg.TimeScale, now: time.Now}
 	for _, m := range cfg.Merchants {
 		if m.Centili != nil {
 			g.merchants[m.Centili.Service] = m
@@ -103,6 +109,7 @@ type simulateRequest struct {
 	Phone           httpapi.Text     `json:"phone"`
 	Country         string           `json:"country"`
 	MNO             httpapi.Text     `json:"mno"`
+	OmitMNO         bool             `json:"omit_mno"` // no mno, as in some flows (WAP)
 	MNOCode         string           `json:"mnocode"`
 	Amount          httpapi.Text     `json:"amount"`
 	EndUserPrice    httpapi.Text     `json:"enduserprice"`
@@ -149,7 +156,7 @@ func (g *Gateway) simulate(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	params, err := req.params(m.Centili.Service)
+	params, err := req.params(m.Centili.Service, g.countryCase)
 	if err != nil {
 		return err
 	}
@@ -165,7 +172,11 @@ func (g *Gateway) simulate(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	if cb.Payload, err = json.Marshal(payloads.CentiliNotification{Params: params}); err != nil {
+	n := payloads.CentiliNotification{Params: params}
+	if req.Scenario.ShuffleParams {
+		n.Order = shuffled(params)
+	}
+	if cb.Payload, err = json.Marshal(n); err != nil {
 		return fmt.Errorf("centili: encode notification: %w", err)
 	}
 	if err := g.queue.Submit(r.Context(), cb, req.Scenario.HeldFor(g.timeScale), req.Scenario.Duplicates); err != nil {
@@ -192,7 +203,7 @@ func (g *Gateway) merchant(service string) (config.Merchant, bool) {
 var (
 	decimalPattern  = regexp.MustCompile(`^[0-9]{1,9}(\.[0-9]{1,4})?$`)
 	mnoCodePattern  = regexp.MustCompile(`^[A-Z]{2}_[A-Z0-9_]{1,30}$`)
-	countryPattern  = regexp.MustCompile(`^[a-z]{2}$`)
+	countryPattern  = regexp.MustCompile(`^[A-Za-z]{2}$`)
 	mccmncPattern   = regexp.MustCompile(`^[0-9]{5,6}$`)
 	currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
 	digitsPattern   = regexp.MustCompile(`^[0-9]{1,20}$`)
@@ -234,8 +245,11 @@ func (req *simulateRequest) validate() error {
 	} else if req.EventType != EventOptIn && req.SubscriptionID == "" {
 		return httpapi.BadField("subscriptionid", "is required for %s: use the subscriptionid of the opt_in", req.EventType)
 	}
-	if req.Interval != "" && !slices.Contains(Intervals, req.Interval) {
-		return httpapi.BadField("interval", "must be one of %s, got %q", strings.Join(Intervals, ", "), req.Interval)
+	if req.Interval != "" && !slices.ContainsFunc(Intervals, func(i string) bool { return strings.EqualFold(i, req.Interval) }) {
+		return httpapi.BadField("interval", "must be one of %s (in any letter case), got %q", strings.Join(Intervals, ", "), req.Interval)
+	}
+	if req.OmitMNO && req.MNO != "" {
+		return httpapi.BadField("omit_mno", "give mno or omit_mno, not both")
 	}
 	if req.OptInChannel != "" && !slices.Contains(OptInChannels, req.OptInChannel) {
 		return httpapi.BadField("opt_in_channel", "must be one of %s, got %q", strings.Join(OptInChannels, ", "), req.OptInChannel)
@@ -253,7 +267,7 @@ func (req *simulateRequest) validate() error {
 		}
 	}
 	// One notification per simulate: out_of_order has no order to reverse.
-	return req.Scenario.ValidateFor(false)
+	return req.Scenario.ValidateFor(gateway.Accepts{ShuffleParams: true})
 }
 
 func printable(s string) bool {
@@ -261,8 +275,8 @@ func printable(s string) bool {
 }
 
 // params builds the notification's parameters, filling what the request
-// leaves out.
-func (req *simulateRequest) params(service string) (map[string]string, error) {
+// leaves out; a country it fills is written in countryCase.
+func (req *simulateRequest) params(service, countryCase string) (map[string]string, error) {
 	p := map[string]string{
 		"service": service, "status": req.Status, "event_type": req.EventType,
 		"transactionid": string(req.TransactionID), "revenuecurrency": req.RevenueCurrency,
@@ -275,7 +289,7 @@ func (req *simulateRequest) params(service string) (map[string]string, error) {
 	} else if !currencyPattern.MatchString(p["revenuecurrency"]) {
 		return nil, httpapi.BadField("revenuecurrency", "must be an ISO 4217 code such as EUR, got %q", req.RevenueCurrency)
 	}
-	if err := req.where(p); err != nil {
+	if err := req.where(p, countryCase); err != nil {
 		return nil, err
 	}
 	if err := req.money(p); err != nil {
@@ -299,21 +313,29 @@ func (req *simulateRequest) params(service string) (map[string]string, error) {
 	}
 	if req.EventType != EventOneOff {
 		p["subscriptionid"] = cmp.Or(string(req.SubscriptionID), strconv.Itoa(1_000_000_000+mrand.IntN(9_000_000_000)))
-		p["interval"] = cmp.Or(req.Interval, "MONTH")
+		p["interval"] = cmp.Or(req.Interval, "MONTH") // as given: DAY or day
 		p["opt_in_channel"] = cmp.Or(req.OptInChannel, "web")
 	}
 	return p, nil
 }
 
-// where fills phone, userid, country, mno and mnocode, which must agree.
-func (req *simulateRequest) where(p map[string]string) error {
+// where fills phone, userid, country, mno and mnocode, which must agree. A
+// country given keeps its letter case; one filled in is written in
+// countryCase.
+func (req *simulateRequest) where(p map[string]string, countryCase string) error {
 	phone := strings.TrimPrefix(string(req.Phone), "+")
 	if phone != "" && (!digitsPattern.MatchString(phone) || len(phone) < 8 || len(phone) > 15) {
 		return httpapi.BadField("phone", "must be an E.164 number of 8 to 15 digits, without +")
 	}
-	country := strings.ToLower(req.Country)
+	country := req.Country
 	if country != "" && !countryPattern.MatchString(country) {
-		return httpapi.BadField("country", "must be an ISO 3166 country code such as fr, got %q", req.Country)
+		return httpapi.BadField("country", "must be an ISO 3166 country code such as FR, got %q", req.Country)
+	}
+	fill := func(code string) string {
+		if countryCase == config.CountryLower {
+			return strings.ToLower(code)
+		}
+		return strings.ToUpper(code)
 	}
 	mnocode := req.MNOCode
 	switch {
@@ -321,26 +343,27 @@ func (req *simulateRequest) where(p map[string]string) error {
 		if !mnoCodePattern.MatchString(mnocode) {
 			return httpapi.BadField("mnocode", "must be a country and an operator such as FR_ORANGE, got %q", mnocode)
 		}
-		if cc := strings.ToLower(mnocode[:2]); country == "" {
-			country = cc
-		} else if cc != country {
+		if country == "" {
+			country = fill(mnocode[:2])
+		} else if !strings.EqualFold(mnocode[:2], country) {
 			return httpapi.BadField("mnocode", "%s is not an operator of country %q", mnocode, country)
 		}
 	case country != "":
-		m, ok := markets[country]
+		m, ok := markets[strings.ToLower(country)]
 		if !ok {
 			return httpapi.BadField("mnocode", "is required for country %q (the simulator fills it for %s)", country, strings.Join(countryCodes(), ", "))
 		}
 		mnocode = m.operators[mrand.IntN(len(m.operators))].code
 	default:
-		if country, _ = countryOfPhone(phone); country == "" {
-			country = randomCountry()
+		cc, _ := countryOfPhone(phone)
+		if cc == "" {
+			cc = randomCountry()
 		}
-		m := markets[country]
-		mnocode = m.operators[mrand.IntN(len(m.operators))].code
+		m := markets[cc]
+		country, mnocode = fill(cc), m.operators[mrand.IntN(len(m.operators))].code
 	}
 	if phone == "" {
-		m, ok := markets[country]
+		m, ok := markets[strings.ToLower(country)]
 		if !ok {
 			return httpapi.BadField("phone", "is required for country %q (the simulator fills it for %s)", country, strings.Join(countryCodes(), ", "))
 		}
@@ -352,6 +375,7 @@ func (req *simulateRequest) where(p map[string]string) error {
 		p["userid"] = phone
 	}
 	switch mno := string(req.MNO); {
+	case req.OmitMNO:
 	case mno != "" && !mccmncPattern.MatchString(mno):
 		return httpapi.BadField("mno", "must be an MCC and MNC of 5 or 6 digits, such as 20801, got %q", mno)
 	case mno != "":
@@ -364,7 +388,20 @@ func (req *simulateRequest) where(p map[string]string) error {
 	return nil
 }
 
-// money fills amount, enduserprice and revenue.
+// charges reports whether the notification is for money taken: a
+// successful one-off payment, opt_in or recurring_billing. A failed or
+// canceled payment and an opt_out take nothing, and pay out nothing.
+func (req *simulateRequest) charges() bool {
+	return req.Status == StatusSuccess && req.EventType != EventOptOut
+}
+
+// noRevenue is the revenue of a notification that charged nothing.
+const noRevenue = "0.0000"
+
+// money fills amount, enduserprice and revenue. The price is in the
+// country's currency (what the customer paid, or would have paid had the
+// payment gone through); the revenue is the merchant's payout in
+// revenuecurrency, nothing when nothing was charged.
 func (req *simulateRequest) money(p map[string]string) error {
 	amount := string(req.Amount)
 	if amount == "" {
@@ -373,21 +410,50 @@ func (req *simulateRequest) money(p map[string]string) error {
 	if n, err := strconv.Atoi(amount); err != nil || n < 1 || n > 1_000_000 {
 		return httpapi.BadField("amount", "must be a whole quantity of virtual goods from 1 to 1000000, got %q", amount)
 	}
+	m := marketOf(p["country"])
 	price := string(req.EndUserPrice)
 	if price == "" {
-		price = "1.99"
+		price = m.price
 	} else if !decimalPattern.MatchString(price) {
 		return httpapi.BadField("enduserprice", "must be a decimal such as 1.99, got %q", price)
 	}
 	revenue := string(req.Revenue)
-	if revenue == "" {
-		f, _ := strconv.ParseFloat(price, 64)
-		revenue = strconv.FormatFloat(f*0.6, 'f', 4, 64) // a typical carrier billing payout
-	} else if !decimalPattern.MatchString(revenue) {
+	switch {
+	case revenue != "" && !decimalPattern.MatchString(revenue):
 		return httpapi.BadField("revenue", "must be a decimal such as 1.1940, got %q", revenue)
+	case revenue != "":
+	case !req.charges():
+		revenue = noRevenue
+	default:
+		f, _ := strconv.ParseFloat(price, 64)
+		payout := convert(f, m.currency, p["revenuecurrency"]) * 0.6 // a typical carrier billing payout
+		revenue = strconv.FormatFloat(payout, 'f', 4, 64)
 	}
 	p["amount"], p["enduserprice"], p["revenue"] = amount, price, revenue
 	return nil
+}
+
+// shuffled is a random order of the parameters and sign, neither
+// Centili's nor sorted by name, for the shuffle_params scenario.
+func shuffled(params map[string]string) []string {
+	names := make([]string, 0, len(params)+1)
+	for name := range params {
+		names = append(names, name)
+	}
+	names = append(names, "sign")
+	slices.Sort(names)
+	sorted := slices.Clone(names)
+	table := slices.DeleteFunc(slices.Clone(payloads.CentiliParamOrder), func(n string) bool {
+		_, ok := params[n]
+		return !ok && n != "sign"
+	})
+	for range 100 { // with a dozen names, the first shuffle nearly always does
+		mrand.Shuffle(len(names), func(i, j int) { names[i], names[j] = names[j], names[i] })
+		if !slices.Equal(names, sorted) && !slices.Equal(names, table) {
+			break
+		}
+	}
+	return names
 }
 
 func randomHex(n int) string {

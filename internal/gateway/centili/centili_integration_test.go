@@ -39,12 +39,13 @@ type hit struct {
 // Centili's documentation tells merchants to (HMAC with the signature key
 // of the values of every other parameter, sorted by name), answers 403 to
 // a forged notification, and to a genuine one the n-th code of its script
-// (the last one once the script runs out; 200 for none).
+// (the last one once the script runs out; 200 for none), after delay.
 type merchant struct {
 	URL     string
 	key     string
 	newHash func() hash.Hash
 	codes   []int
+	delay   time.Duration
 
 	mu   sync.Mutex
 	hits []hit
@@ -67,6 +68,7 @@ func (m *merchant) serve(w http.ResponseWriter, r *http.Request) {
 	n := len(m.hits)
 	m.hits = append(m.hits, h)
 	m.mu.Unlock()
+	time.Sleep(m.delay) // a slow handler; the test's own clock, not the simulator's
 	code := http.StatusOK
 	switch {
 	case !h.Valid:
@@ -101,6 +103,18 @@ func (m *merchant) Hits() []hit {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return append([]hit(nil), m.hits...)
+}
+
+// Of returns the notifications of transaction id (Centili's transactionid:
+// the merchant knows a notification by nothing else).
+func (m *merchant) Of(id string) []hit {
+	var out []hit
+	for _, h := range m.Hits() {
+		if h.Query.Get("transactionid") == id {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // service adds a Centili service to cfg.
@@ -140,7 +154,7 @@ var (
 	e164     = regexp.MustCompile(`^[1-9][0-9]{7,14}$`)
 	decimal  = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
 	mccmnc   = regexp.MustCompile(`^[0-9]{5,6}$`)
-	countryC = regexp.MustCompile(`^[a-z]{2}$`)
+	countryC = regexp.MustCompile(`^[A-Z]{2}$`) // filled in upper case by default, as Centili's table writes FR
 )
 
 func TestCentiliNotificationsVerifyWithTheServicesKey(t *testing.T) {
@@ -168,17 +182,20 @@ func TestCentiliNotificationsVerifyWithTheServicesKey(t *testing.T) {
 				t.Fatalf("merchant got %d notifications (valid: %v), want one that passes its check", len(hits), hits)
 			}
 			h := hits[0]
-			if h.Header.Get("X-Callback-Id") != cb.ID || cb.Method != http.MethodGet {
-				t.Errorf("X-Callback-Id %q, method %s", h.Header.Get("X-Callback-Id"), cb.Method)
+			if h.Header.Get("X-Callback-Id") != "" || cb.Method != http.MethodGet {
+				t.Errorf("X-Callback-Id %q (Centili sends none), method %s", h.Header.Get("X-Callback-Id"), cb.Method)
 			}
-			// Every parameter in the query, sorted by name, sign last.
+			// Every parameter in the query, in the order of Centili's
+			// table (not sorted: the merchant sorts), sign in its place.
 			var names []string
 			for _, kv := range strings.Split(h.RawQuery, "&") {
 				name, _, _ := strings.Cut(kv, "=")
 				names = append(names, name)
 			}
-			if names[len(names)-1] != "sign" || !sort.StringsAreSorted(names[:len(names)-1]) {
-				t.Errorf("query %s: want the parameters sorted by name and sign last", h.RawQuery)
+			order := []string{"transactionid", "phone", "userid", "country", "mno", "mnocode", "amount", "status",
+				"revenue", "revenuecurrency", "reference", "enduserprice", "service", "event_type", "sign"}
+			if diff := cmp.Diff(order, names); diff != "" || sort.StringsAreSorted(names) {
+				t.Errorf("query %s: want Centili's table order (-want +got):\n%s", h.RawQuery, diff)
 			}
 			q := h.Query
 			if !hex32.MatchString(q.Get("transactionid")) || q.Get("transactionid") != ans["transactionid"] {
@@ -187,7 +204,7 @@ func TestCentiliNotificationsVerifyWithTheServicesKey(t *testing.T) {
 			if !e164.MatchString(q.Get("phone")) || q.Get("userid") != q.Get("phone") {
 				t.Errorf("phone %q, userid %q: want an E.164 number without + and the same userid", q.Get("phone"), q.Get("userid"))
 			}
-			if c := q.Get("country"); !countryC.MatchString(c) || !strings.HasPrefix(q.Get("mnocode"), strings.ToUpper(c)+"_") {
+			if c := q.Get("country"); !countryC.MatchString(c) || !strings.HasPrefix(q.Get("mnocode"), c+"_") {
 				t.Errorf("country %q and mnocode %q do not match", c, q.Get("mnocode"))
 			}
 			if !mccmnc.MatchString(q.Get("mno")) {
@@ -238,15 +255,24 @@ func TestCentiliNotificationsVerifyWithTheServicesKey(t *testing.T) {
 			want map[string]string
 			pre  map[string]string // prefixes
 		}{
-			{"failed", map[string]any{"status": "failed"}, map[string]string{"errormessage": "CHARGING_FAILED"}, nil},
-			{"canceled", map[string]any{"status": "canceled"}, map[string]string{"errormessage": "TRANSACTION_CANCELED_BY_USER"}, nil},
+			// A failed or canceled payment takes nothing and pays nothing
+			// out; its price is what the customer would have paid.
+			{"failed", map[string]any{"status": "failed", "mnocode": "FR_SFR"},
+				map[string]string{"errormessage": "CHARGING_FAILED", "revenue": "0.0000", "enduserprice": "3.00"}, nil},
+			{"canceled", map[string]any{"status": "canceled"}, map[string]string{"errormessage": "TRANSACTION_CANCELED_BY_USER", "revenue": "0.0000"}, nil},
 			{"given error", map[string]any{"status": "failed", "errormessage": "NOT_ENOUGH_CREDIT"}, map[string]string{"errormessage": "NOT_ENOUGH_CREDIT"}, nil},
-			{"country only", map[string]any{"status": "success", "country": "RS"}, map[string]string{"country": "rs"},
-				map[string]string{"mnocode": "RS_", "phone": "381"}},
-			{"mnocode only", map[string]any{"status": "success", "mnocode": "FR_ORANGE"},
-				map[string]string{"country": "fr", "mno": "20801"}, map[string]string{"phone": "33"}},
+			// A country given keeps its letter case; the price is in its
+			// currency, the revenue in revenuecurrency.
+			{"country only, upper case", map[string]any{"status": "success", "country": "RS"},
+				map[string]string{"country": "RS", "enduserprice": "240.00", "revenue": "1.2240"}, map[string]string{"mnocode": "RS_", "phone": "381"}},
+			{"country only, lower case", map[string]any{"status": "success", "country": "pl"},
+				map[string]string{"country": "pl", "enduserprice": "6.15", "revenue": "0.8487"}, map[string]string{"mnocode": "PL_", "phone": "48"}},
+			{"mnocode only: the country filled in upper case", map[string]any{"status": "success", "mnocode": "FR_ORANGE"},
+				map[string]string{"country": "FR", "mno": "20801", "enduserprice": "3.00", "revenue": "1.8000"}, map[string]string{"phone": "33"}},
+			{"pounds paid, paid out in euros", map[string]any{"status": "success", "mnocode": "GB_EE"},
+				map[string]string{"country": "GB", "enduserprice": "1.50", "revenue": "1.0530", "revenuecurrency": "EUR"}, nil},
 			{"phone only", map[string]any{"status": "success", "phone": "+4366124567"},
-				map[string]string{"phone": "4366124567", "userid": "4366124567", "country": "at"}, map[string]string{"mnocode": "AT_"}},
+				map[string]string{"phone": "4366124567", "userid": "4366124567", "country": "AT"}, map[string]string{"mnocode": "AT_"}},
 			{"PROVIDERS.md vector's values", map[string]any{"status": "failed", "country": "rs", "enduserprice": "1.00",
 				"mnocode": "RS_VIP", "phone": 4366124567, "reference": 12345678, "revenue": "8.0564", "transactionid": "1488787"},
 				map[string]string{"country": "rs", "enduserprice": "1.00", "mnocode": "RS_VIP", "phone": "4366124567",
@@ -262,12 +288,11 @@ func TestCentiliNotificationsVerifyWithTheServicesKey(t *testing.T) {
 				tt.body["service"] = "svc-sha256"
 				ans := simulate(t, sim, tt.body)
 				sim.WaitStatus(ans["callback_id"], store.StatusDelivered, 10*time.Second)
-				var q url.Values
-				for _, h := range sha256M.Hits() {
-					if h.Header.Get("X-Callback-Id") == ans["callback_id"] {
-						q = h.Query
-					}
+				hits := sha256M.Of(ans["transactionid"])
+				if len(hits) != 1 {
+					t.Fatalf("%d notifications of %s, want 1", len(hits), ans["transactionid"])
 				}
+				q := hits[0].Query
 				for name, v := range tt.want {
 					if q.Get(name) != v {
 						t.Errorf("%s = %q, want %q", name, q.Get(name), v)
@@ -287,11 +312,16 @@ func TestCentiliNotificationsVerifyWithTheServicesKey(t *testing.T) {
 }
 
 func TestCentiliAnswers(t *testing.T) {
-	// time_scale 0.0005: the [10m, 10m, 10m] schedule becomes 300ms each.
+	// time_scale 0.0005: the [10m, 10m, 10m] schedule becomes 300ms each,
+	// and Centili's 30 minutes 900ms.
 	const step = 300 * time.Millisecond
 	rejects := newMerchant(t, "k", sha1.New, http.StatusNotAcceptable)
 	created := newMerchant(t, "k", sha1.New, http.StatusCreated, http.StatusOK)
 	down := newMerchant(t, "k", sha1.New, http.StatusServiceUnavailable)
+	// Every attempt takes 150 ms (the timeout is not scaled): from each
+	// attempt's end, the third retry would start 450 ms past the 30
+	// minutes.
+	down.delay = 150 * time.Millisecond
 	sim := start(t, 0.0005, func(cfg *config.Config) {
 		service(cfg, "svc-406", "k", "sha1", rejects)
 		service(cfg, "svc-201", "k", "sha1", created)
@@ -301,7 +331,7 @@ func TestCentiliAnswers(t *testing.T) {
 	createdID := simulate(t, sim, map[string]any{"service": "svc-201", "status": "success"})["callback_id"]
 	downID := simulate(t, sim, map[string]any{"service": "svc-503", "status": "success"})["callback_id"]
 
-	t.Run("503: retried on the scaled schedule, then failed", func(t *testing.T) {
+	t.Run("503 from a slow handler: three retries within 30 minutes of the first failure, then failed", func(t *testing.T) {
 		sim := sim.With(t)
 		cb := sim.WaitStatus(downID, store.StatusFailed, 15*time.Second)
 		if len(cb.Attempts) != 4 || len(down.Hits()) != 4 {
@@ -312,14 +342,23 @@ func TestCentiliAnswers(t *testing.T) {
 			if a.Outcome != want[i] || a.Response == nil || a.Response.Status != 503 {
 				t.Errorf("attempt %d: %s, %+v; want %s after a 503", i+1, a.Outcome, a.Response, want[i])
 			}
+			if d := time.Duration(a.DurationMS * float64(time.Millisecond)); d < down.delay {
+				t.Errorf("attempt %d took %s, want the handler's %s at least", i+1, d, down.delay)
+			}
 			if i == 0 {
 				continue
 			}
-			prev := cb.Attempts[i-1]
-			due := prev.At.Add(time.Duration(prev.DurationMS*float64(time.Millisecond)) + step)
+			// Retry n is due n x 10 min after the first failed attempt
+			// started, whatever the attempts took; it never starts early,
+			// and (on a loaded machine too) within 100 ms of its due time.
+			due := cb.Attempts[0].At.Add(time.Duration(i) * step)
 			if late := a.At.Sub(due); late < 0 || late > 100*time.Millisecond {
-				t.Errorf("attempt %d started %s after its due time (10m scaled to %s after the previous one ended), want 0 to 100ms", i+1, late, step)
+				t.Errorf("attempt %d started %s after its due time (%d x 10m scaled to %s after the first attempt started), want 0 to 100ms",
+					i+1, late, i, time.Duration(i)*step)
 			}
+		}
+		if last := cb.Attempts[3].At.Sub(cb.Attempts[0].At); last > 3*step+100*time.Millisecond {
+			t.Errorf("the third retry started %s after the first failure, past Centili's 30 minutes (%s scaled)", last, 3*step)
 		}
 		if cb.NextAttemptAt != nil {
 			t.Errorf("next_attempt_at = %v once failed", cb.NextAttemptAt)
@@ -352,32 +391,31 @@ func TestCentiliAnswers(t *testing.T) {
 func TestCentiliSubscriptions(t *testing.T) {
 	m := newMerchant(t, "k", sha256.New)
 	sim := start(t, 0.01, func(cfg *config.Config) { service(cfg, "svc", "k", "sha256", m) })
-	notification := func(t *testing.T, id string) url.Values {
+	notification := func(t *testing.T, ans map[string]string) url.Values {
 		t.Helper()
-		sim.With(t).WaitStatus(id, store.StatusDelivered, 10*time.Second)
-		for _, h := range m.Hits() {
-			if h.Header.Get("X-Callback-Id") == id {
-				if !h.Valid {
-					t.Errorf("notification %s failed the merchant's check", id)
-				}
-				return h.Query
-			}
+		sim.With(t).WaitStatus(ans["callback_id"], store.StatusDelivered, 10*time.Second)
+		hits := m.Of(ans["transactionid"])
+		if len(hits) != 1 {
+			t.Fatalf("%d notifications of transaction %s, want 1", len(hits), ans["transactionid"])
 		}
-		t.Fatalf("no notification %s", id)
-		return nil
+		if !hits[0].Valid {
+			t.Errorf("notification %s failed the merchant's check", ans["transactionid"])
+		}
+		return hits[0].Query
 	}
 
 	in := simulate(t, sim, map[string]any{"service": "svc", "status": "success", "event_type": "opt_in",
 		"interval": "WEEK", "opt_in_channel": "android", "country": "fr"})
 	sub := in["subscriptionid"]
-	optIn := notification(t, in["callback_id"])
+	optIn := notification(t, in)
 	if sub == "" || optIn.Get("subscriptionid") != sub || optIn.Get("event_type") != "opt_in" ||
 		optIn.Get("interval") != "WEEK" || optIn.Get("opt_in_channel") != "android" {
 		t.Fatalf("opt_in: answer %v, notification %v", in, optIn)
 	}
 
-	billed := simulate(t, sim, map[string]any{"service": "svc", "status": "success", "event_type": "recurring_billing", "subscriptionid": sub})
-	bill := notification(t, billed["callback_id"])
+	billed := simulate(t, sim, map[string]any{"service": "svc", "status": "success", "event_type": "recurring_billing",
+		"subscriptionid": sub, "interval": "week", "country": "FR"})
+	bill := notification(t, billed) // the subscription's spelling: WEEK, fr
 	for _, name := range []string{"subscriptionid", "phone", "userid", "country", "mno", "mnocode", "interval",
 		"opt_in_channel", "reference", "enduserprice", "revenue", "revenuecurrency", "amount", "service"} {
 		if bill.Get(name) != optIn.Get(name) {
@@ -390,13 +428,15 @@ func TestCentiliSubscriptions(t *testing.T) {
 
 	failedBill := simulate(t, sim, map[string]any{"service": "svc", "status": "failed", "event_type": "recurring_billing",
 		"subscriptionid": sub, "errormessage": "NOT_ENOUGH_CREDIT"})
-	if q := notification(t, failedBill["callback_id"]); q.Get("errormessage") != "NOT_ENOUGH_CREDIT" || q.Get("status") != "failed" {
-		t.Errorf("failed billing: %v", q)
+	if q := notification(t, failedBill); q.Get("errormessage") != "NOT_ENOUGH_CREDIT" || q.Get("status") != "failed" ||
+		q.Get("revenue") != "0.0000" || q.Get("enduserprice") != optIn.Get("enduserprice") {
+		t.Errorf("failed billing: %v; want no revenue, the price it would have cost", q)
 	}
 
 	out := simulate(t, sim, map[string]any{"service": "svc", "status": "success", "event_type": "opt_out", "subscriptionid": sub})
-	if q := notification(t, out["callback_id"]); q.Get("event_type") != "opt_out" || q.Get("subscriptionid") != sub || q.Get("interval") != "WEEK" {
-		t.Errorf("opt_out: %v", q)
+	if q := notification(t, out); q.Get("event_type") != "opt_out" || q.Get("subscriptionid") != sub || q.Get("interval") != "WEEK" ||
+		q.Get("revenue") != "0.0000" {
+		t.Errorf("opt_out: %v; want no revenue (an opt_out charges nothing)", q)
 	}
 
 	for _, tt := range []struct {
@@ -428,7 +468,7 @@ func TestCentiliSubscriptions(t *testing.T) {
 		if in["subscriptionid"] != "S-2" {
 			t.Fatalf("given subscriptionid not kept: %v", in)
 		}
-		notification(t, in["callback_id"])
+		notification(t, in)
 		r := sim.Do(http.MethodPost, "/centili/simulate", map[string]any{"service": "svc", "status": "success",
 			"event_type": "recurring_billing", "subscriptionid": "S-2", "interval": "DAY"})
 		if r.Status != 400 || !strings.Contains(string(r.Body), `"field":"interval"`) {
@@ -439,7 +479,7 @@ func TestCentiliSubscriptions(t *testing.T) {
 	t.Run("a failed opt_in starts nothing", func(t *testing.T) {
 		sim := sim.With(t)
 		in := simulate(t, sim, map[string]any{"service": "svc", "status": "failed", "event_type": "opt_in"})
-		notification(t, in["callback_id"])
+		notification(t, in)
 		r := sim.Do(http.MethodPost, "/centili/simulate", map[string]any{"service": "svc", "status": "success",
 			"event_type": "recurring_billing", "subscriptionid": in["subscriptionid"]})
 		if r.Status != http.StatusConflict {
@@ -452,12 +492,7 @@ func TestCentiliSubscriptions(t *testing.T) {
 		ans := simulate(t, sim, map[string]any{"service": "svc", "status": "success", "scenario": map[string]any{"duplicates": 2}})
 		var copies []hit
 		simtest.Eventually(t, 10*time.Second, func() bool {
-			copies = copies[:0]
-			for _, h := range m.Hits() {
-				if h.Header.Get("X-Callback-Id") == ans["callback_id"] {
-					copies = append(copies, h)
-				}
-			}
+			copies = m.Of(ans["transactionid"])
 			return len(copies) == 3
 		}, func() string { return "the notification and its two copies" })
 		for _, c := range copies[1:] {
@@ -490,6 +525,8 @@ func TestCentiliSimulateBadInput(t *testing.T) {
 		{"interval on a one-off", map[string]any{"service": "svc", "status": "success", "interval": "DAY"}, 400, "interval"},
 		{"subscriptionid on a one-off", map[string]any{"service": "svc", "status": "success", "subscriptionid": "1"}, 400, "subscriptionid"},
 		{"bad interval", map[string]any{"service": "svc", "status": "success", "event_type": "opt_in", "interval": "YEAR"}, 400, "interval"},
+		{"mno and omit_mno", map[string]any{"service": "svc", "status": "success", "mno": "20801", "omit_mno": true}, 400, "omit_mno"},
+		{"scenario shuffle_params not a boolean", map[string]any{"service": "svc", "status": "success", "scenario": map[string]any{"shuffle_params": "yes"}}, 400, "scenario.shuffle_params"},
 		{"bad channel", map[string]any{"service": "svc", "status": "success", "event_type": "opt_in", "opt_in_channel": "sms"}, 400, "opt_in_channel"},
 		{"phone with letters", map[string]any{"service": "svc", "status": "success", "phone": "33abc"}, 400, "phone"},
 		{"phone too short", map[string]any{"service": "svc", "status": "success", "phone": "1234"}, 400, "phone"},
@@ -520,5 +557,31 @@ func TestCentiliSimulateBadInput(t *testing.T) {
 	}
 	if n := len(m.Hits()); n != 0 {
 		t.Errorf("bad input sent %d notifications", n)
+	}
+}
+
+// TestCentiliCountryCaseLower: providers.centili.country_case lower writes
+// the countries the simulator fills in as Centili's signature guide does
+// (rs); a country given is still sent as given.
+func TestCentiliCountryCaseLower(t *testing.T) {
+	m := newMerchant(t, "k", sha1.New)
+	sim := start(t, 0.01, func(cfg *config.Config) {
+		cfg.Providers.Centili.CountryCase = config.CountryLower
+		service(cfg, "svc", "k", "sha1", m)
+	})
+	for _, tt := range []struct {
+		body map[string]any
+		want string
+	}{
+		{map[string]any{"mnocode": "RS_VIP"}, "rs"},
+		{map[string]any{"phone": "33612345678"}, "fr"},
+		{map[string]any{"country": "DE"}, "DE"},
+	} {
+		tt.body["service"], tt.body["status"] = "svc", "success"
+		ans := simulate(t, sim, tt.body)
+		sim.WaitStatus(ans["callback_id"], store.StatusDelivered, 10*time.Second)
+		if hits := m.Of(ans["transactionid"]); len(hits) != 1 || hits[0].Query.Get("country") != tt.want || !hits[0].Valid {
+			t.Errorf("%v: notifications %+v, want one with country %s", tt.body, hits, tt.want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package centili
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -70,7 +71,10 @@ func decodeSubscription(raw []byte) (Subscription, error) {
 }
 
 // inherit fills the request's empty fields from the subscription, and
-// refuses a field that contradicts it.
+// refuses a field that contradicts it. A field given in another letter
+// case takes the subscription's spelling, so that every event of one
+// subscription says the same; a subscription whose opt_in had no mno
+// sends none. The revenue is inherited only by an event that charges.
 func (req *simulateRequest) inherit(s Subscription) error {
 	for _, f := range []struct {
 		name string
@@ -90,26 +94,25 @@ func (req *simulateRequest) inherit(s Subscription) error {
 			got = strings.TrimPrefix(got, "+")
 		}
 		switch {
-		case got == "":
+		case f.sub == "":
+		case got == "" || strings.EqualFold(got, f.sub):
 			*f.v = f.sub
-		case f.sub != "" && !strings.EqualFold(got, f.sub):
+		default:
 			return httpapi.BadField(f.name, "is %q for subscription %s, got %q", f.sub, s.ID, got)
 		}
+	}
+	if s.MNO == "" && req.MNO == "" {
+		req.OmitMNO = true
 	}
 	if req.Reference == "" && req.ClientID == "" {
 		req.Reference, req.ClientID = httpapi.Text(s.Reference), httpapi.Text(s.ClientID)
 	}
-	for _, f := range []struct {
-		v   *httpapi.Text
-		sub string
-	}{{&req.Amount, s.Amount}, {&req.EndUserPrice, s.EndUserPrice}, {&req.Revenue, s.Revenue}} {
-		if *f.v == "" {
-			*f.v = httpapi.Text(f.sub)
-		}
+	req.Amount = cmp.Or(req.Amount, httpapi.Text(s.Amount))
+	req.EndUserPrice = cmp.Or(req.EndUserPrice, httpapi.Text(s.EndUserPrice))
+	if req.charges() {
+		req.Revenue = cmp.Or(req.Revenue, httpapi.Text(s.Revenue))
 	}
-	if req.RevenueCurrency == "" {
-		req.RevenueCurrency = s.RevenueCurrency
-	}
+	req.RevenueCurrency = cmp.Or(req.RevenueCurrency, s.RevenueCurrency)
 	return nil
 }
 

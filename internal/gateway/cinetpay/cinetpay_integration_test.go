@@ -3,6 +3,7 @@ package cinetpay_test
 import (
 	"net/http"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,8 +33,8 @@ func TestCinetPayNotificationVerifiesWithTheMerchantsSecret(t *testing.T) {
 			t.Fatalf("merchant got %d requests %v, want a GET ping then a POST", len(hits), methods(hits))
 		}
 		ping, n := hits[0], hits[1]
-		if len(ping.Body) != 0 || ping.Header.Get("X-Callback-Id") != id {
-			t.Errorf("ping: body %q, X-Callback-Id %q; want no data and %s", ping.Body, ping.Header.Get("X-Callback-Id"), id)
+		if len(ping.Body) != 0 || ping.Header.Get("X-Callback-Id") != "" {
+			t.Errorf("ping: body %q, X-Callback-Id %q; want no data and no callback id (CinetPay sends none)", ping.Body, ping.Header.Get("X-Callback-Id"))
 		}
 		if !n.Valid {
 			t.Fatalf("the merchant's x-token check failed: x-token %s, body %s", n.Header.Get("X-Token"), n.Body)
@@ -69,8 +70,8 @@ func TestCinetPayNotificationVerifiesWithTheMerchantsSecret(t *testing.T) {
 		if a.Ping == nil || a.Ping.Request.Method != http.MethodGet || a.Ping.Response == nil || a.Ping.Response.Status != 200 {
 			t.Errorf("attempt's ping = %+v, want the GET and its 200", a.Ping)
 		}
-		if a.Request.Method != http.MethodPost || a.Response.Status != 200 {
-			t.Errorf("attempt = %s answered %d, want the POST answered 200", a.Request.Method, a.Response.Status)
+		if a.Request.Method != http.MethodPost || a.Response.Status != 200 || a.Hint != "" {
+			t.Errorf("attempt = %s answered %d, hint %q; want the POST answered 200, nothing to fix", a.Request.Method, a.Response.Status, a.Hint)
 		}
 	})
 
@@ -122,18 +123,26 @@ func TestCinetPayEveryAttemptPingsThenPosts(t *testing.T) {
 		t.Errorf("requests (-want +got):\n%s", diff)
 	}
 	for _, h := range m.Hits() {
-		if h.Header.Get("X-Callback-Id") != id {
-			t.Errorf("%s without X-Callback-Id %s", h.Method, id)
+		if h.Header.Get("X-Callback-Id") != "" {
+			t.Errorf("%s with X-Callback-Id %q, which CinetPay never sends", h.Method, h.Header.Get("X-Callback-Id"))
 		}
 	}
 	if len(cb.Attempts) != 2 {
 		t.Fatalf("%d attempts, want 2", len(cb.Attempts))
 	}
+	// The POST decides; the failed GET check is said on each attempt.
+	const pingHint = "your notify_url answered 404 to CinetPay's GET check; it must answer 200 to GET and POST"
 	for i, want := range []store.Outcome{store.OutcomeRetry, store.OutcomeDelivered} {
 		a := cb.Attempts[i]
 		if a.Outcome != want || a.Ping == nil || a.Ping.Response == nil || a.Ping.Response.Status != 404 {
 			t.Errorf("attempt %d: outcome %s, ping %+v; want %s after a ping answered 404", i+1, a.Outcome, a.Ping, want)
 		}
+		if !strings.HasSuffix(a.Hint, pingHint) {
+			t.Errorf("attempt %d: hint %q, want it to end %q", i+1, a.Hint, pingHint)
+		}
+	}
+	if !strings.HasPrefix(cb.Attempts[0].Hint, "500: ") {
+		t.Errorf("the failed POST's hint %q does not come first", cb.Attempts[0].Hint)
 	}
 	if got := m.Posts()[1].Form.Get("cpm_error_message"); got != "TRANSACTION_CANCEL" {
 		t.Errorf("cpm_error_message = %q, want TRANSACTION_CANCEL", got)
@@ -147,24 +156,32 @@ func TestCinetPayPushConfirmedPaymentNotifiesTwice(t *testing.T) {
 
 	// Before anything: waiting for the customer's payment.
 	a := check(t, sim, "TX-PUSH")
-	wantWaiting := func(code, message, method string) map[string]any {
+	wantWaiting := func(code, message, method, phone, prefix string) map[string]any {
 		return map[string]any{
 			"code": code, "message": message, "api_response_id": a.Map["api_response_id"],
 			"data": map[string]any{
 				"amount": "100", "currency": "XOF", "status": "WAITING_FOR_CUSTOMER", "payment_method": method,
+				"phone_number": phone, "phone_prefix": prefix,
 				"description": "Paiement abonnement", "metadata": "order-42", "operator_id": nil,
 				"payment_date": " ", "fund_availability_date": a.data()["fund_availability_date"],
 			},
 		}
 	}
-	if diff := cmp.Diff(wantWaiting("662", "WAITING_CUSTOMER_PAYMENT", ""), a.Map); a.Status != 200 || diff != "" {
+	if diff := cmp.Diff(wantWaiting("662", "WAITING_CUSTOMER_PAYMENT", "", "", ""), a.Map); a.Status != 200 || diff != "" {
 		t.Errorf("check of a new payment: %d (-want +got):\n%s", a.Status, diff)
 	}
 
 	first := simulate(t, sim, "TX-PUSH", "WAITING_FOR_CUSTOMER", "payment_method", "MOMO")
 	sim.WaitStatus(first, store.StatusDelivered, 10*time.Second)
 	a = check(t, sim, "TX-PUSH")
-	if diff := cmp.Diff(wantWaiting("623", "WAITING_CUSTOMER_TO_VALIDATE", "MOMO"), a.Map); diff != "" {
+	// The payer's number, as the notification gave it: CinetPay's PHP SDK
+	// reads data.phone_number and data.phone_prefix.
+	waiting := m.WaitPosts(t, 1)[0].Form
+	phone, prefix := waiting.Get("cel_phone_num"), waiting.Get("cpm_phone_prefixe")
+	if phone == "" || prefix != "225" {
+		t.Fatalf("notification's cel_phone_num %q, cpm_phone_prefixe %q", phone, prefix)
+	}
+	if diff := cmp.Diff(wantWaiting("623", "WAITING_CUSTOMER_TO_VALIDATE", "MOMO", phone, prefix), a.Map); diff != "" {
 		t.Errorf("check while waiting for the push (-want +got):\n%s", diff)
 	}
 
@@ -191,6 +208,7 @@ func TestCinetPayPushConfirmedPaymentNotifiesTwice(t *testing.T) {
 		"code": "00", "message": "SUCCES", "api_response_id": a.Map["api_response_id"],
 		"data": map[string]any{
 			"amount": "100", "currency": "XOF", "status": "ACCEPTED", "payment_method": "MOMO",
+			"phone_number": phone, "phone_prefix": prefix,
 			"description": "Paiement abonnement", "metadata": "order-42", "operator_id": d["operator_id"],
 			"payment_date": d["payment_date"], "fund_availability_date": d["fund_availability_date"],
 		},
@@ -245,6 +263,7 @@ func TestCinetPayCheckRefused(t *testing.T) {
 			"code": tt.code, "message": tt.message, "api_response_id": a.Map["api_response_id"],
 			"data": map[string]any{
 				"amount": "100", "currency": "XOF", "status": "REFUSED", "payment_method": "MOMO",
+				"phone_number": m.Posts()[len(m.Posts())-1].Form.Get("cel_phone_num"), "phone_prefix": "225",
 				"description": "Paiement abonnement", "metadata": nil, "operator_id": nil,
 				"payment_date": " ", "fund_availability_date": a.data()["fund_availability_date"],
 			},
@@ -252,7 +271,7 @@ func TestCinetPayCheckRefused(t *testing.T) {
 		if diff := cmp.Diff(want, a.Map); a.Status != 200 || diff != "" {
 			t.Errorf("%s: check: %d (-want +got):\n%s", tt.tx, a.Status, diff)
 		}
-		if diff := cmp.Diff([]string{"amount", "currency", "status", "payment_method", "description", "metadata",
+		if diff := cmp.Diff([]string{"amount", "currency", "status", "payment_method", "phone_number", "phone_prefix", "description", "metadata",
 			"operator_id", "payment_date", "fund_availability_date"}, dataKeys(t, a.Raw)); diff != "" {
 			t.Errorf("data key order (-want +got):\n%s", diff)
 		}
@@ -293,8 +312,8 @@ func TestCinetPayScenario(t *testing.T) {
 	cb := sim.WaitStatus(id, store.StatusDelivered, 10*time.Second)
 	posts := m.WaitPosts(t, 2)
 	for _, p := range posts {
-		if p.Header.Get("X-Callback-Id") != id || !p.Valid {
-			t.Errorf("copy: X-Callback-Id %q valid %t", p.Header.Get("X-Callback-Id"), p.Valid)
+		if p.Form.Get("cpm_trans_id") != "TX-DUP" || !p.Valid {
+			t.Errorf("copy: cpm_trans_id %q valid %t; want the same transaction, genuine", p.Form.Get("cpm_trans_id"), p.Valid)
 		}
 	}
 	if string(posts[0].Body) != string(posts[1].Body) {

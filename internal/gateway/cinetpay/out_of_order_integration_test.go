@@ -52,10 +52,11 @@ func checkedStatus(simURL, transactionID string) string {
 	return a.Data.Status
 }
 
-// notified is a notification as the merchant saw it: which callback, what
-// status the form told, and what the check API said on receipt.
+// notified is a notification as the merchant saw it: which transaction
+// (cpm_trans_id: a merchant knows it by nothing else), what status the
+// form told, and what the check API said on receipt.
 type notified struct {
-	CallbackID, Message, Checked string
+	Transaction, Message, Checked string
 }
 
 // truthMerchant is a CinetPay merchant that, like a correct one, calls the
@@ -71,7 +72,7 @@ func truthMerchant(t *testing.T, simURL string) (*merchant, func() []notified) {
 			return http.StatusUnauthorized
 		}
 		seen = append(seen, notified{
-			CallbackID: h.Header.Get("X-Callback-Id"), Message: h.Form.Get("cpm_error_message"),
+			Transaction: h.Form.Get("cpm_trans_id"), Message: h.Form.Get("cpm_error_message"),
 			Checked: checkedStatus(simURL, h.Form.Get("cpm_trans_id")),
 		})
 		return http.StatusOK
@@ -108,8 +109,8 @@ func TestCinetPayOutOfOrder(t *testing.T) {
 		final := sim.WaitStatus(ids[0], store.StatusDelivered, 10*time.Second)
 		waiting := sim.WaitStatus(ids[1], store.StatusDelivered, 10*time.Second)
 		want := []notified{
-			{CallbackID: ids[0], Message: "SUCCES", Checked: "ACCEPTED"},
-			{CallbackID: ids[1], Message: "WAITING_CUSTOMER_TO_VALIDATE", Checked: "ACCEPTED"},
+			{Transaction: "TX-OOO", Message: "SUCCES", Checked: "ACCEPTED"},
+			{Transaction: "TX-OOO", Message: "WAITING_CUSTOMER_TO_VALIDATE", Checked: "ACCEPTED"},
 		}
 		if diff := cmp.Diff(want, seen()); diff != "" {
 			t.Errorf("notifications in the order the merchant got them (-want +got):\n%s", diff)
@@ -118,13 +119,13 @@ func TestCinetPayOutOfOrder(t *testing.T) {
 			t.Errorf("callback events %s, %s; want ACCEPTED, WAITING_FOR_CUSTOMER", final.Event, waiting.Event)
 		}
 		// Each notification is an attempt of its own: a ping, then the POST,
-		// with the callback's own X-Callback-Id.
+		// and none carries a callback id, which CinetPay never sends.
 		if diff := cmp.Diff([]string{"GET", "POST", "GET", "POST"}, methods(m.Hits())); diff != "" {
 			t.Errorf("requests (-want +got):\n%s", diff)
 		}
 		for i, h := range m.Hits() {
-			if got := h.Header.Get("X-Callback-Id"); got != ids[i/2] {
-				t.Errorf("request %d (%s) carried X-Callback-Id %s, want %s", i+1, h.Method, got, ids[i/2])
+			if got := h.Header.Get("X-Callback-Id"); got != "" {
+				t.Errorf("request %d (%s) carried X-Callback-Id %s", i+1, h.Method, got)
 			}
 		}
 		// The same payment in both: only the status text differs.
@@ -152,10 +153,10 @@ func TestCinetPayOutOfOrder(t *testing.T) {
 		simtest.Eventually(t, 10*time.Second, func() bool { got = seen(); return len(got) >= 4 },
 			func() string { return "the two notifications and their duplicates" })
 		want := []notified{
-			{CallbackID: ids[0], Message: "INSUFFICIENT_BALANCE", Checked: "REFUSED"},
-			{CallbackID: ids[0], Message: "INSUFFICIENT_BALANCE", Checked: "REFUSED"},
-			{CallbackID: ids[1], Message: "WAITING_CUSTOMER_TO_VALIDATE", Checked: "REFUSED"},
-			{CallbackID: ids[1], Message: "WAITING_CUSTOMER_TO_VALIDATE", Checked: "REFUSED"},
+			{Transaction: "TX-OOO-DUP", Message: "INSUFFICIENT_BALANCE", Checked: "REFUSED"},
+			{Transaction: "TX-OOO-DUP", Message: "INSUFFICIENT_BALANCE", Checked: "REFUSED"},
+			{Transaction: "TX-OOO-DUP", Message: "WAITING_CUSTOMER_TO_VALIDATE", Checked: "REFUSED"},
+			{Transaction: "TX-OOO-DUP", Message: "WAITING_CUSTOMER_TO_VALIDATE", Checked: "REFUSED"},
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("notifications in the order the merchant got them (-want +got):\n%s", diff)
@@ -183,8 +184,8 @@ func TestCinetPayOutOfOrder(t *testing.T) {
 		}
 		sim.WaitStatus(second, store.StatusDelivered, 10*time.Second)
 		want := []notified{
-			{CallbackID: first, Message: "WAITING_CUSTOMER_TO_VALIDATE", Checked: "WAITING_FOR_CUSTOMER"},
-			{CallbackID: second, Message: "SUCCES", Checked: "ACCEPTED"},
+			{Transaction: "TX-OOO-PUSHED", Message: "WAITING_CUSTOMER_TO_VALIDATE", Checked: "WAITING_FOR_CUSTOMER"},
+			{Transaction: "TX-OOO-PUSHED", Message: "SUCCES", Checked: "ACCEPTED"},
 		}
 		if diff := cmp.Diff(want, seen()); diff != "" {
 			t.Errorf("notifications (-want +got):\n%s", diff)

@@ -204,10 +204,14 @@ func baseURL(r *http.Request) string {
 
 // checkData is the data of a verification answer.
 type checkData struct {
-	Amount               string  `json:"amount"`
-	Currency             string  `json:"currency"`
-	Status               string  `json:"status"`
-	PaymentMethod        string  `json:"payment_method"`
+	Amount        string `json:"amount"`
+	Currency      string `json:"currency"`
+	Status        string `json:"status"`
+	PaymentMethod string `json:"payment_method"`
+	// PhoneNumber and PhonePrefix are the payer's, read by CinetPay's PHP
+	// SDK (a missing key throws in Laravel); "" until someone paid.
+	PhoneNumber          string  `json:"phone_number"`
+	PhonePrefix          string  `json:"phone_prefix"`
 	Description          string  `json:"description"`
 	Metadata             *string `json:"metadata"`
 	OperatorID           *string `json:"operator_id"`
@@ -315,7 +319,8 @@ func decodePayment(raw []byte) (Payment, error) {
 func (p Payment) verification() answer {
 	d := checkData{
 		Amount: strconv.FormatInt(p.Amount, 10), Currency: p.Currency, Status: p.Status,
-		PaymentMethod: p.PaymentMethod, Description: p.Description, Metadata: p.Metadata,
+		PaymentMethod: p.PaymentMethod, PhoneNumber: p.PhoneNumber, PhonePrefix: p.PhonePrefix,
+		Description: p.Description, Metadata: p.Metadata,
 		PaymentDate: " ", FundAvailabilityDate: fundDate(p.CreatedAt),
 	}
 	var a answer

@@ -76,7 +76,7 @@ func (req simulateRequest) outcome() (outcome, error) {
 	if o.PhonePrefix != "" && (!digits.MatchString(o.PhonePrefix) || len(o.PhonePrefix) > 4) {
 		return o, httpapi.BadField("phone_prefix", "must be a country calling code of 1 to 4 digits, e.g. 225")
 	}
-	if err := o.Scenario.ValidateFor(true); err != nil {
+	if err := o.Scenario.ValidateFor(gateway.Accepts{OutOfOrder: true}); err != nil {
 		return o, err
 	}
 	if o.Scenario.OutOfOrder && o.Status == StatusWaiting {

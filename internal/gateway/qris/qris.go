@@ -4,6 +4,7 @@
 package qris
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -258,7 +259,7 @@ func (g *Gateway) simulate(w http.ResponseWriter, r *http.Request, m config.Merc
 	} else if len(method) > 32 {
 		return httpapi.BadField("payment_method", "must be at most 32 characters")
 	}
-	if err := req.Scenario.ValidateFor(false); err != nil {
+	if err := req.Scenario.ValidateFor(gateway.Accepts{}); err != nil {
 		return err
 	}
 
@@ -293,7 +294,7 @@ func (g *Gateway) simulate(w http.ResponseWriter, r *http.Request, m config.Merc
 		OrderID: txn.OrderID, TransactionID: txn.TransactionID, Status: req.Status, Amount: txn.Amount,
 		Currency: txn.Currency, PaymentMethod: method, CustomerName: txn.CustomerName,
 		CustomerEmail: txn.CustomerEmail, CustomerPhone: txn.CustomerPhone,
-		Timestamp: now.Format(time.RFC3339), Description: txn.Description,
+		Timestamp: now.Format(time.RFC3339), Description: cmp.Or(txn.Description, defaultDescription(txn.OrderID)),
 	})
 	if err != nil {
 		return fmt.Errorf("qris: encode callback: %w", err)
@@ -325,6 +326,18 @@ func (g *Gateway) revert(key, callbackID string) {
 		txn.CallbackIDs = slices.DeleteFunc(txn.CallbackIDs, func(id string) bool { return id == callbackID })
 		return json.Marshal(txn)
 	})
+}
+
+// defaultDescription is the description of a callback whose initiation
+// gave none, in the style of the gateway's example ("Payment for Order
+// #12345" for ORDER-12345): the gateway's example always carries one, so a
+// handler may rely on it (inferred).
+func defaultDescription(orderID string) string {
+	n := orderID
+	if len(n) > len("ORDER-") && strings.EqualFold(n[:len("ORDER-")], "ORDER-") {
+		n = n[len("ORDER-"):]
+	}
+	return "Payment for Order #" + n
 }
 
 // newTransactionID makes an id in the gateway's style: TXN-20240120-1A2B3C4D.
