@@ -24,12 +24,16 @@ const qrisTimeout = time.Second
 func startSim(t *testing.T) *simtest.Sim {
 	t.Helper()
 	r := redistest.Start(t)
+	return simtest.StartConfig(t, testConfig(r), simapp.Roles{API: true, Worker: true}, r)
+}
+
+func testConfig(r *redistest.Server) config.Config {
 	cfg := simtest.Config(r.URL())
 	cfg.Providers.QRIS.Timeout = qrisTimeout
 	cfg.Merchants[0].QRIS.SigningSecret = qrisSecret
 	cfg.Merchants = append(cfg.Merchants, config.Merchant{ID: "plain",
 		QRIS: &config.QRISMerchant{Token: "plain-token", Signing: payloads.QRISSigningHMAC}})
-	return simtest.StartConfig(t, cfg, simapp.Roles{API: true, Worker: true}, r)
+	return cfg
 }
 
 // runCheck starts a run through the operator API and waits for its end.
