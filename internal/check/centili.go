@@ -67,6 +67,7 @@ func runCentili(x *exec) error {
 		x.skipAll(why, centiliNotified, centiliOrder, centiliForged, centiliDuplicate, centiliFailed, centiliSubscription)
 		return nil
 	}
+	x.working(centiliNotified)
 	base, a, err := x.centiliNotify(centili.CheckNotification{Status: "success", Reference: p1.ref}, centiliSorted)
 	if err != nil {
 		return err

@@ -85,6 +85,7 @@ func runCinetPay(x *exec) error {
 		return nil
 	}
 
+	x.working(cinetpayNotified)
 	mark, err := x.lastVerification(p1.ref)
 	if err != nil {
 		return err

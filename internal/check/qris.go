@@ -88,6 +88,7 @@ func runQRIS(x *exec) error {
 	case p1.status != qrisPending:
 		forgedWhy = fmt.Sprintf("order %s is already %s: your handler may rightly ignore a callback about it; give a pending order", p1.ref, p1.status)
 	default:
+		x.working(qrisForged)
 		forged, err = gw.Forge(x.ctx, merchant, p1.ref, qrisOK, x.delivery(payloads.Variant{Forged: true}))
 		if err != nil {
 			return err
@@ -97,6 +98,7 @@ func runQRIS(x *exec) error {
 		}
 	}
 
+	x.working(qrisSuccess)
 	success, err := gw.Complete(x.ctx, merchant, p1.ref, qrisOK, x.delivery(payloads.Variant{}))
 	if err != nil {
 		return err

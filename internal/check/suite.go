@@ -145,6 +145,18 @@ func (x *exec) ready(name string) bool {
 	return true
 }
 
+// working shows check name as the one in progress, while its deliveries
+// go out before it is judged.
+func (x *exec) working(name string) {
+	if !x.wants(name) {
+		return
+	}
+	x.mu.Lock()
+	x.run.Current = name
+	x.mu.Unlock()
+	x.persist()
+}
+
 // record gives check name its verdict.
 func (x *exec) record(name string, st Status, detail, hint string, ids []string) {
 	sp, _ := x.suite.spec(name)
