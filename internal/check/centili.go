@@ -21,7 +21,7 @@ const (
 	centiliSubscription = "centili.subscription_events"
 )
 
-const centiliDocs = "Centili, Payment result notification"
+const centiliDocs = "Centili documentation, Payment result notification"
 
 var centiliSuite = suite{
 	provider: config.Centili,

@@ -29,7 +29,7 @@ const (
 	cinetpayRefusedS = "REFUSED"
 )
 
-const cinetpayDocs = "CinetPay, Prepare a notification page"
+const cinetpayDocs = "CinetPay documentation, Prepare a notification page"
 
 var cinetpaySuite = suite{
 	provider: config.CinetPay,
@@ -51,7 +51,7 @@ var cinetpaySuite = suite{
 			source: cinetpayDocs + ", NB on push-confirmed operators"},
 		{name: cinetpayForged, after: []string{cinetpayNotified},
 			rule:   `x-token is "an HMAC token to allow verification on the partner's side", and the notification carries no status to trust: a notification whose x-token does not verify is refused, or only followed by a call to the verification API`,
-			source: cinetpayDocs + ", x-token (PROVIDERS.md §2)"},
+			source: cinetpayDocs + ", x-token and the HMAC token section"},
 		{name: cinetpayRefused, after: []string{cinetpayNotified},
 			rule:   `"CinetPay systematically calls the notification url" at the end of every payment, a refused one too ("No services shall be provided"): it is answered 200 like any other`,
 			source: cinetpayDocs + ", failure answer"},

@@ -52,7 +52,7 @@ func TestJUnit(t *testing.T) {
 	qris := check.Run{ID: "chk_1", Provider: "qris", URL: "http://shop/cb", StartedAt: start, FinishedAt: &end, Results: []check.Result{
 		{Name: "qris.success_acknowledged", Status: check.Pass, Detail: "answered 200"},
 		{Name: "qris.forged_signature_rejected", Status: check.Fail, Detail: "answered 200 to <forged> & co",
-			Hint: "verify the signature", Rule: "refuse bad signatures", Source: "PROVIDERS.md", CallbackIDs: []string{"cb_1"}},
+			Hint: "verify the signature", Rule: "refuse bad signatures", Source: "the gateway's docs", CallbackIDs: []string{"cb_1"}},
 		{Name: "qris.failed_acknowledged", Status: check.Skip, Detail: "needs a 2nd --order"},
 		{Name: "qris.answers_in_time", Status: check.Warn, Detail: "answered in 3 s", Hint: "answer first"},
 	}}

@@ -27,29 +27,29 @@ const (
 	qrisKO      = "FAILED"
 )
 
-const qrisDocs = "QRIS gateway callback documentation"
+const qrisDocs = "QRIS gateway, Payment Callbacks documentation"
 
 var qrisSuite = suite{
 	provider: config.QRIS,
 	specs: []spec{
 		{name: qrisSuccess, after: []string{qrisRedirect, qrisInTime},
-			rule:   `"Success = the merchant answers HTTP 200"; any other answer, a timeout or a refused connection is retried (5 s, 30 s, 2 min), then the callback fails`,
-			source: qrisDocs + ", retries (PROVIDERS.md §1)"},
+			rule:   `"If your endpoint doesn't respond with HTTP 200, we automatically retry the callback" (after 5 s, 30 s and 2 min, then the callback fails): a SUCCESS callback is answered 200`,
+			source: qrisDocs + ", Retry Policy"},
 		{name: qrisFailed, after: []string{qrisSuccess},
-			rule:   `a FAILED payment's callback is retried like any other until it is answered 200`,
-			source: qrisDocs + ", status SUCCESS or FAILED (PROVIDERS.md §1)"},
+			rule:   `the status is "SUCCESS or FAILED", and a FAILED callback is retried like any other until it is answered 200`,
+			source: qrisDocs + ", Callback Payload and Retry Policy"},
 		{name: qrisDuplicate, after: []string{qrisSuccess},
-			rule:   `"Because callbacks are retried, your endpoint must be idempotent": the same callback again is answered 200`,
-			source: qrisDocs + ", idempotency"},
+			rule:   `"Because callbacks are retried, your endpoint must be idempotent": the same callback again is answered 200, and changes nothing`,
+			source: qrisDocs + ", Idempotency"},
 		{name: qrisForged, after: []string{qrisSuccess},
 			rule:   `a signed merchant verifies X-Callback-Signature (HMAC-SHA256 of the raw body) or the Standard Webhooks signature, and refuses a callback whose signature does not verify`,
-			source: "QRIS signing, PROVIDERS.md §1 (as Tripay signs) and §4 (Standard Webhooks)"},
+			source: "callbacksim's QRIS signing, opt-in since the gateway's page shows no signature: X-Callback-Signature as Tripay signs, or Standard Webhooks (standardwebhooks.com)"},
 		{name: qrisRedirect,
-			rule:   `only 200 counts and the gateway does not follow redirects: a 3xx (a missing trailing slash, http to https) is a failed attempt`,
-			source: qrisDocs + " (PROVIDERS.md §1)"},
+			rule:   `only HTTP 200 counts, and a redirect is not followed: a 3xx (a missing trailing slash, http to https) is a failed attempt`,
+			source: qrisDocs + ", Retry Policy; Standard Webhooks, a 3xx is a failure"},
 		{name: qrisInTime,
 			rule:   `an attempt with no answer within providers.qris.timeout is a failure, retried later; answer at once and do slow work afterwards`,
-			source: qrisDocs + ", a timeout is a failure (PROVIDERS.md §1); providers.qris.timeout"},
+			source: qrisDocs + ", Retry Policy; callbacksim's providers.qris.timeout (10 s by default)"},
 	},
 	run:      runQRIS,
 	has:      func(m config.Merchant) bool { return m.QRIS != nil },
