@@ -303,8 +303,12 @@ func (x *exec) take(n int, create func(ref string) error, status func(ref string
 		}
 		return p, "", nil
 	case len(given) > 0:
-		return payment{}, fmt.Sprintf("no payment for it: it runs on the %s %s given, and %d were given (the checks take them in turn; see docs/checks.md)",
-			ordinal(n+1), x.suite.refName, len(given)), nil
+		were := fmt.Sprintf("%d were", len(given))
+		if len(given) == 1 {
+			were = "only 1 was"
+		}
+		return payment{}, fmt.Sprintf("no payment for it: it runs on the %s %s given, and %s given (the checks take them in turn; see docs/checks.md)",
+			ordinal(n+1), x.suite.refName, were), nil
 	}
 	x.mu.Lock()
 	x.created++
