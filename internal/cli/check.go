@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -226,8 +227,9 @@ func writeSummary(w io.Writer, run check.Run, api *url.URL) {
 		run.Provider, count[check.Pass], count[check.Fail], count[check.Warn], count[check.Skip], took, api.Redacted())
 }
 
-// writeJUnit writes run's testsuite into the JUnit report at path, keeping
-// the other gateways' testsuites of a report already there.
+// writeJUnit writes run's testsuite into the JUnit report at path (its
+// folder made if need be), keeping the other gateways' testsuites of a
+// report already there.
 func writeJUnit(path string, run check.Run) error {
 	existing, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -236,6 +238,9 @@ func writeJUnit(path string, run check.Run) error {
 	report, err := check.JUnit(existing, run)
 	if err != nil {
 		return fmt.Errorf("--junit %s: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("--junit: %w", err)
 	}
 	if err := os.WriteFile(path, report, 0o644); err != nil {
 		return fmt.Errorf("--junit: %w", err)

@@ -65,7 +65,7 @@ func referenceMerchant(t *testing.T, api string, acceptInvalid bool, delay time.
 func TestCheckTheReferenceMerchant(t *testing.T) {
 	sim := startSim(t)
 	m := referenceMerchant(t, sim.URL, false, 0)
-	report := filepath.Join(t.TempDir(), "checks.xml")
+	report := filepath.Join(t.TempDir(), "reports", "checks.xml") // a folder --junit makes
 	for _, gw := range []string{"qris", "cinetpay", "centili"} {
 		code, out, errOut := run(t, admin(sim, "check", gw, "--url", m+"/"+gw, "--junit", report)...)
 		if code != ExitOK {
