@@ -2,7 +2,10 @@ package check
 
 import (
 	"encoding/json"
+	"os"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -74,6 +77,30 @@ func TestDecodeStaleRun(t *testing.T) {
 		}
 		if got.Status != tt.want || (tt.want == Failed && (got.Error == "" || got.Current != "")) {
 			t.Errorf("%s updated %s ago: decoded %s %q", tt.status, now.Sub(tt.updated), got.Status, got.Error)
+		}
+	}
+}
+
+// docs/checks.md has a section for every check, and names no check that
+// does not exist: CI refers to the names it documents.
+func TestChecksAreDocumented(t *testing.T) {
+	raw, err := os.ReadFile("../../docs/checks.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(raw)
+	known := map[string]bool{}
+	for provider, s := range suites {
+		for _, name := range s.names() {
+			known[name] = true
+			if !strings.Contains(doc, "\n### `"+name+"`\n") {
+				t.Errorf("docs/checks.md has no section ### `%s` (%s)", name, provider)
+			}
+		}
+	}
+	for _, m := range regexp.MustCompile("`((?:qris|cinetpay|centili)\\.[a-z_]+)`").FindAllStringSubmatch(doc, -1) {
+		if !known[m[1]] {
+			t.Errorf("docs/checks.md names %s, which is no check", m[1])
 		}
 	}
 }
