@@ -19,7 +19,8 @@ type CheckNotification struct {
 	SubscriptionID string // recurring_billing and opt_out: the opt_in's
 }
 
-// Notified is the notification Notify queued.
+// Notified is the notification Notify queued (what POST /centili/simulate
+// answers).
 type Notified struct {
 	CallbackID     string
 	TransactionID  string
@@ -41,5 +42,5 @@ func (g *Gateway) Notify(ctx context.Context, merchantID string, n CheckNotifica
 	if err != nil {
 		return Notified{}, err
 	}
-	return Notified{CallbackID: ans.CallbackID, TransactionID: ans.TransactionID, SubscriptionID: ans.SubscriptionID}, nil
+	return Notified(ans), nil
 }
