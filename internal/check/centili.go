@@ -59,7 +59,7 @@ var centiliSorted = payloads.Variant{Order: payloads.OrderSorted}
 // payment, that notification again, one in Centili's own order and one with
 // a forged sign; the 2nd a failed payment; the 3rd a subscription.
 func runCentili(x *exec) error {
-	p1, why, err := x.take(0, nil, nil)
+	p1, why, err := x.take(0, nil, "")
 	if err != nil {
 		return err
 	}
@@ -146,7 +146,7 @@ func (x *exec) ofReference(p payment) string {
 
 // centiliFailed sends the 2nd reference a failed payment.
 func (x *exec) centiliFailed() error {
-	p, why, err := x.take(1, nil, nil)
+	p, why, err := x.take(1, nil, "")
 	if err != nil {
 		return err
 	}
@@ -165,7 +165,7 @@ func (x *exec) centiliFailed() error {
 // centiliSubscription sends the 3rd reference a subscription: opt_in,
 // recurring_billing and opt_out, one after the other.
 func (x *exec) centiliSubscription() error {
-	p, why, err := x.take(2, nil, nil)
+	p, why, err := x.take(2, nil, "")
 	if err != nil {
 		return err
 	}

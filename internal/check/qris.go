@@ -64,15 +64,9 @@ var qrisSuite = suite{
 func runQRIS(x *exec) error {
 	gw := x.deps.gateways.QRIS
 	merchant := x.run.MerchantID
-	create := func(ref string) error { return gw.CreatePayment(x.ctx, merchant, ref, x.run.URL) }
-	status := func(ref string) (string, error) { return gw.PaymentStatus(x.ctx, merchant, ref) }
-
-	p1, why, err := x.take(0, create, status)
+	p1, why, err := x.take(0, gw, "pending or SUCCESS", qrisKO)
 	if err != nil {
 		return err
-	}
-	if why == "" && p1.status == qrisKO {
-		why = fmt.Sprintf("no payment for it: order %s is already FAILED, and the check needs one that is pending or SUCCESS", p1.ref)
 	}
 	if why != "" {
 		x.skipAll(why, qrisRedirect, qrisInTime, qrisSuccess, qrisForged, qrisDuplicate, qrisFailed)
@@ -144,20 +138,17 @@ func runQRIS(x *exec) error {
 		x.judgeAcknowledged(qrisDuplicate, p1, again, "the same SUCCESS callback again", success)
 	}
 	if x.ready(qrisFailed) {
-		return x.qrisFailed(create, status)
+		return x.qrisFailed()
 	}
 	return nil
 }
 
 // qrisFailed completes the 2nd payment FAILED.
-func (x *exec) qrisFailed(create func(string) error, status func(string) (string, error)) error {
+func (x *exec) qrisFailed() error {
 	gw := x.deps.gateways.QRIS
-	p2, why, err := x.take(1, create, status)
+	p2, why, err := x.take(1, gw, "pending or FAILED", qrisOK)
 	if err != nil {
 		return err
-	}
-	if why == "" && p2.status == qrisOK {
-		why = fmt.Sprintf("no payment for it: order %s is already SUCCESS, and the check needs one that is pending or FAILED", p2.ref)
 	}
 	if why != "" {
 		x.record(qrisFailed, Skip, why, "", nil)

@@ -287,19 +287,26 @@ type payment struct {
 
 // take returns the payment the n-th need of the suite runs on (0-based):
 // the n-th the merchant gave, or, when it gave none, a new one of the
-// check's own, made by create (nil: the gateway makes one as it sends).
-// A merchant that gave fewer gets skip, with the reason.
-func (x *exec) take(n int, create func(ref string) error, status func(ref string) (string, error)) (payment, string, error) {
+// check's own, created through gw (nil, for Centili: the gateway keeps no
+// payment, a reference is all there is). A merchant that gave fewer, or a
+// payment already in one of the states refused, gets skip, with the
+// reason; needs says what the check needs instead.
+func (x *exec) take(n int, gw Payments, needs string, refused ...string) (payment, string, error) {
 	given := x.run.Orders
 	switch {
 	case n < len(given):
 		p := payment{ref: given[n]}
-		if status != nil {
-			st, err := status(p.ref)
-			if err != nil {
-				return payment{}, "", err
-			}
-			p.status = st
+		if gw == nil {
+			return p, "", nil
+		}
+		st, err := gw.PaymentStatus(x.ctx, x.run.MerchantID, p.ref)
+		if err != nil {
+			return payment{}, "", err
+		}
+		p.status = st
+		if slices.Contains(refused, st) {
+			return p, fmt.Sprintf("no payment for it: %s %s is already %s, and the check needs one that is %s",
+				strings.TrimPrefix(x.suite.refName, "--"), p.ref, st, needs), nil
 		}
 		return p, "", nil
 	case len(given) > 0:
@@ -315,8 +322,8 @@ func (x *exec) take(n int, create func(ref string) error, status func(ref string
 	ref := fmt.Sprintf("CHECK-%s-%d", strings.ToUpper(strings.TrimPrefix(x.run.ID, "chk_")[:8]), x.created)
 	x.mu.Unlock()
 	p := payment{ref: ref, own: true}
-	if create != nil {
-		if err := create(ref); err != nil {
+	if gw != nil {
+		if err := gw.CreatePayment(x.ctx, x.run.MerchantID, ref, x.run.URL); err != nil {
 			return payment{}, "", err
 		}
 		p.status = "PENDING"
