@@ -38,20 +38,7 @@ func TestChecksInBrowser(t *testing.T) {
 	ctx, console := browser(t)
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v\nconsole: %v", what, err, console())
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
+	step, text := steps(ctx, t, console)
 
 	step("sign in and open the checks page",
 		chromedp.Navigate(sim.URL+"/"),
