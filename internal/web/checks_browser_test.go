@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -26,13 +27,20 @@ func TestChecksInBrowser(t *testing.T) {
 	cfg := simtest.Config(r.URL())
 	cfg.Merchants[0].QRIS.SigningSecret = secret
 	sim := simtest.StartConfig(t, cfg, app.Roles{API: true, Worker: true}, r)
-	// The bug: it answers as scripted (200) whatever the signature; it
-	// takes long enough for the run to be seen in progress.
-	m, err := merchant.New(merchant.Options{QRISSecret: secret, AcceptInvalid: true, Delay: 300 * time.Millisecond})
+	// The bug: it answers as scripted (200) whatever the signature. It
+	// holds every callback until the test has seen the run in progress.
+	m, err := merchant.New(merchant.Options{QRISSecret: secret, AcceptInvalid: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	handler := httptest.NewServer(m)
+	seen := make(chan struct{})
+	handler := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-seen:
+			m.ServeHTTP(w, r)
+		case <-r.Context().Done():
+		}
+	}))
 	t.Cleanup(handler.Close)
 
 	ctx, console := browser(t)
@@ -66,6 +74,7 @@ func TestChecksInBrowser(t *testing.T) {
 	if !strings.HasPrefix(runID, "chk_") {
 		t.Fatalf("run id %q", runID)
 	}
+	close(seen)
 	step("watch it end failed, without a reload",
 		chromedp.Evaluate[chromedp.Void](`window.__sameDocument = true`),
 		chromedp.WaitVisible(chromedp.CSS(`#run-status[data-status="failed"]`)),
