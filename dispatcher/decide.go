@@ -19,6 +19,7 @@ type attemptEnd struct {
 	tries   int          // automatic attempts made before this one
 	due     *time.Time   // when this attempt was due (the callback's next attempt); nil when none was set
 	start   time.Time    // when the attempt started
+	noRetry bool         // the callback is never retried (store.Callback.NoRetry: a handler check's)
 	end     time.Time    // when the answer (or the error) came
 	// summary says what happened, for the error asynq logs, e.g.
 	// "callback cb_1: attempt retry answered 500".
@@ -59,7 +60,8 @@ func (d decision) update(a store.Attempt, from store.Status) store.Update {
 // decide is the one place that says what follows an attempt. An automatic
 // attempt follows the retry policy: delivered, rejected (a stop code),
 // retried when the policy says (scheduler.Policy.RetryAt), or failed when
-// no retry is left or the target is forbidden. A manual resend never touches the schedule;
+// no retry is left (or the callback takes none: noRetry) or the target is
+// forbidden. A manual resend never touches the schedule;
 // it moves the callback only when it delivers or is rejected, and a
 // failure leaves the status as it was. A duplicate changes nothing in the
 // callback. Only a delivery reports success to asynq.
@@ -78,7 +80,7 @@ func decide(e attemptEnd, retry scheduler.Policy) decision {
 			d.to = store.StatusRejected
 			return d.stop(e)
 		case store.OutcomeRetry:
-			if at, ok := retry.RetryAt(e.tries+1, e.failed()); ok {
+			if at, ok := retry.RetryAt(e.tries+1, e.failed()); ok && !e.noRetry {
 				d.to, d.next = store.StatusRetrying, &at
 				d.err = &scheduler.DueError{At: at, Err: errors.New(e.summary)}
 				return d

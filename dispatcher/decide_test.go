@@ -122,6 +122,18 @@ func TestDecide(t *testing.T) {
 			want{store.OutcomeRetry, store.StatusRetrying, false, retryAfter(due, 10*time.Minute), true, endRetry}},
 		{"centili failure with none left: failed", store.Automatic, store.OutcomeRetry, store.StatusRetrying, none,
 			want{store.OutcomeFailed, store.StatusFailed, false, nil, true, endStop}},
+
+		// A callback that takes no retry (a handler check's).
+		{"no-retry automatic delivered", store.Automatic, store.OutcomeDelivered, store.StatusPending, 0,
+			want{store.OutcomeDelivered, store.StatusDelivered, false, nil, true, endDone}},
+		{"no-retry automatic failure: failed at once, retries left or not", store.Automatic, store.OutcomeRetry, store.StatusPending, 0,
+			want{store.OutcomeFailed, store.StatusFailed, false, nil, true, endStop}},
+		{"no-retry automatic rejected", store.Automatic, store.OutcomeRejected, store.StatusPending, 0,
+			want{store.OutcomeRejected, store.StatusRejected, false, nil, true, endStop}},
+		{"no-retry manual failure leaves the status", store.Manual, store.OutcomeRetry, store.StatusFailed, 1,
+			want{store.OutcomeFailed, store.StatusFailed, true, nil, false, endStop}},
+		{"no-retry duplicate failure changes nothing", store.Duplicate, store.OutcomeRetry, store.StatusDelivered, 1,
+			want{store.OutcomeFailed, store.StatusDelivered, true, nil, false, endStop}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -131,7 +143,8 @@ func TestDecide(t *testing.T) {
 			}
 			d := decide(attemptEnd{
 				verdict: Verdict{Outcome: tt.outcome}, kind: tt.kind, from: tt.from, tries: tt.tries,
-				due: &due, start: start, end: end, summary: "callback cb_1: answered 500",
+				due: &due, start: start, end: end, noRetry: strings.HasPrefix(tt.name, "no-retry "),
+				summary: "callback cb_1: answered 500",
 			}, p)
 			got := want{d.outcome, d.to, d.keepNext, d.next, d.countsTry, endOf(t, d.err)}
 			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(want{})); diff != "" {

@@ -196,7 +196,7 @@ func (d *Dispatcher) attempt(ctx context.Context, cb *store.Callback, kind store
 	if kind == store.Automatic && cb.Tries > 0 && cb.NextAttemptAt != nil {
 		d.metrics.RetryStarted(cb.Provider, start.Sub(*cb.NextAttemptAt))
 	}
-	reqs, err := r.Render(payloads.Notification{ID: cb.ID, URL: cb.URL, Payload: cb.Payload, At: start})
+	reqs, err := r.Render(payloads.Notification{ID: cb.ID, URL: cb.URL, Payload: cb.Payload, At: start, Variant: cb.Variant})
 	if err != nil {
 		return fmt.Errorf("dispatcher: render %s: %w: %w", cb.ID, err, asynq.SkipRetry)
 	}
@@ -206,7 +206,7 @@ func (d *Dispatcher) attempt(ctx context.Context, cb *store.Callback, kind store
 	a := res.attempt(start, end.Sub(start), verdict.Cause)
 	a.Kind = kind
 	dec := decide(attemptEnd{
-		verdict: verdict, kind: kind, from: cb.Status, tries: cb.Tries, due: cb.NextAttemptAt, start: start, end: end,
+		verdict: verdict, kind: kind, from: cb.Status, tries: cb.Tries, due: cb.NextAttemptAt, start: start, end: end, noRetry: cb.NoRetry,
 		summary: fmt.Sprintf("callback %s: %s", cb.ID, res.summary()),
 	}, policy.Retry)
 	a.Outcome = dec.outcome

@@ -188,6 +188,25 @@ func TestProcessTask(t *testing.T) {
 	}
 }
 
+// A callback that takes no retry (a handler check's) fails at its first
+// failed attempt, with the retry schedule untouched.
+func TestProcessTaskNoRetry(t *testing.T) {
+	srv, hits := merchantAnswering(t, 500)
+	cb := callback("cb_1", srv.URL, store.StatusPending, 0)
+	cb.NoRetry = true
+	d := newTestDispatcher(t, cb)
+	err := d.ProcessTask(context.Background(), task(t, queue.Task{ID: cb.ID}))
+	if got := endOf(t, err); got != endStop {
+		t.Fatalf("ProcessTask = %v (%s), want stop", err, got)
+	}
+	if u := d.store.last(t); u.To != store.StatusFailed || u.Next != nil || u.Attempt.Outcome != store.OutcomeFailed {
+		t.Errorf("recorded %s (next %v, outcome %s), want failed with no next attempt", u.To, u.Next, u.Attempt.Outcome)
+	}
+	if hits.Load() != 1 {
+		t.Errorf("the merchant got %d requests, want 1", hits.Load())
+	}
+}
+
 func TestProcessTaskEndsForGood(t *testing.T) {
 	srv, hits := merchantAnswering(t, 200)
 	tests := []struct {

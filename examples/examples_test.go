@@ -64,6 +64,12 @@ var suite = []check{
 	{"centili_subscription", centiliSubscription},
 	{"centili_sha256", centiliSHA256},
 	{"centili_payment_page", centiliPaymentPage},
+	// callbacksim check on the app's own orders: app b's signed QRIS
+	// merchant (so that the forged signature check runs), app a's CinetPay,
+	// app b's SHA256 Centili service.
+	{"qris_handler_checks", handlerChecks("qris", "signed", 2, func(h *harness) *merchantApp { return h.b })},
+	{"cinetpay_handler_checks", handlerChecks("cinetpay", demo.ID, 3, func(h *harness) *merchantApp { return h.a })},
+	{"centili_handler_checks", handlerChecks("centili", "signed", 3, func(h *harness) *merchantApp { return h.b })},
 }
 
 func TestExamples(t *testing.T) {
@@ -115,8 +121,10 @@ func TestBrokenExampleFails(t *testing.T) {
 	for _, m := range failLine.FindAllStringSubmatch(string(out), -1) {
 		failed = append(failed, m[1])
 	}
-	if !slices.Contains(failed, "centili_parameter_order") {
-		t.Errorf("centili_parameter_order did not fail; failed: %v\n%s", failed, out)
+	for _, want := range []string{"centili_parameter_order", "centili_handler_checks"} {
+		if !slices.Contains(failed, want) {
+			t.Errorf("%s did not fail; failed: %v\n%s", want, failed, out)
+		}
 	}
 	for _, name := range failed {
 		if !strings.HasPrefix(name, "centili_") {

@@ -75,8 +75,8 @@ type Options struct {
 	// Delay holds every answer this long.
 	Delay time.Duration
 	// AcceptInvalid answers as scripted even when a signature is invalid or
-	// missing; by default such a callback is answered 401, as a correct
-	// merchant does.
+	// missing; by default such a callback is answered 401 (Centili: 406,
+	// its stop code), as a correct merchant does.
 	AcceptInvalid bool
 	// JSON prints one JSON object per callback instead of a line of text.
 	JSON bool
@@ -237,13 +237,13 @@ func (m *Merchant) answer(w http.ResponseWriter, r *http.Request, code int, l Li
 	m.print(l)
 }
 
-// verdictCode is the answer to a notification: 401 for a bad signature
+// verdictCode is the answer to a notification: reject for a bad signature
 // (unless told to accept it), else the script's.
-func (m *Merchant) verdictCode(sig string, l *Line) int {
+func (m *Merchant) verdictCode(sig string, reject int, l *Line) int {
 	code := m.nextCode(*l)
 	if (sig == SigInvalid || sig == SigMissing) && !m.opts.AcceptInvalid {
 		l.Note = strings.TrimSpace(l.Note + " rejected: signature " + sig)
-		return http.StatusUnauthorized
+		return reject
 	}
 	return code
 }
@@ -274,7 +274,7 @@ func (m *Merchant) qris(w http.ResponseWriter, r *http.Request) {
 	}
 	l.Transaction = cb.TransactionID
 	l.Fields = map[string]string{"order_id": cb.OrderID, "status": cb.Status, "amount": strconv.FormatInt(cb.Amount, 10)}
-	m.answer(w, r, m.verdictCode(l.Signature, &l), l, cb.Status)
+	m.answer(w, r, m.verdictCode(l.Signature, http.StatusUnauthorized, &l), l, cb.Status)
 }
 
 func (m *Merchant) qrisSignature(h http.Header, body []byte) string {
@@ -346,7 +346,7 @@ func (m *Merchant) cinetpay(w http.ResponseWriter, r *http.Request) {
 		"cpm_trans_id": f.TransID, "cpm_amount": f.Amount, "cpm_currency": f.Currency,
 		"payment_method": f.PaymentMethod, "cpm_error_message": f.ErrorMessage,
 	}
-	code := m.verdictCode(l.Signature, &l)
+	code := m.verdictCode(l.Signature, http.StatusUnauthorized, &l)
 	if code == http.StatusUnauthorized && (l.Signature == SigInvalid || l.Signature == SigMissing) {
 		m.answer(w, r, code, l, "")
 		return
@@ -450,7 +450,8 @@ func (m *Merchant) centili(w http.ResponseWriter, r *http.Request) {
 			l.Fields[k] = v
 		}
 	}
-	m.answer(w, r, m.verdictCode(l.Signature, &l), l, q.Get("status"))
+	// 406 is Centili's stop code: a forged notification is not retried.
+	m.answer(w, r, m.verdictCode(l.Signature, http.StatusNotAcceptable, &l), l, q.Get("status"))
 }
 
 // unknown answers what no route takes: a GET elsewhere than /cinetpay or

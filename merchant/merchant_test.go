@@ -354,8 +354,8 @@ func TestCentili(t *testing.T) {
 	}{
 		{"the PROVIDERS.md vector", "Centili", "", signed("Centili", payloads.SignSHA1), 200, merchant.SigValid},
 		{"sha256", "k", payloads.SignSHA256, signed("k", payloads.SignSHA256), 200, merchant.SigValid},
-		{"wrong key: 401", "other", "", signed("Centili", payloads.SignSHA1), 401, merchant.SigInvalid},
-		{"algorithm mismatch: 401", "Centili", payloads.SignMD5, signed("Centili", payloads.SignSHA1), 401, merchant.SigInvalid},
+		{"wrong key: 406, Centili's stop code", "other", "", signed("Centili", payloads.SignSHA1), 406, merchant.SigInvalid},
+		{"algorithm mismatch: 406", "Centili", payloads.SignMD5, signed("Centili", payloads.SignSHA1), 406, merchant.SigInvalid},
 		{"no key to check", "", "", signed("Centili", payloads.SignSHA1), 200, merchant.SigUnchecked},
 	}
 	for _, tt := range tests {

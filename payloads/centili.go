@@ -29,7 +29,8 @@ type CentiliNotification struct {
 //
 // Query parameters already in the notification URL are kept first, as
 // given, and signed like the others: a merchant's handler checks sign over
-// every parameter it receives.
+// every parameter it receives. A variant may sort the parameters by name,
+// sign last (Variant.Order), or forge sign.
 type CentiliRenderer struct {
 	SignatureKey string
 	Algorithm    SignAlgorithm
@@ -67,7 +68,14 @@ func (r CentiliRenderer) Render(n Notification) ([]Request, error) {
 			return nil, fmt.Errorf("centili callback %s: %w", n.ID, err)
 		}
 	}
-	query := centiliEncode(params, sign, p.Order)
+	if n.Variant.Forged {
+		sign = forge(sign)
+	}
+	order := p.Order
+	if n.Variant.Order == OrderSorted {
+		order = append(centiliNames(params), centiliSignParam)
+	}
+	query := centiliEncode(params, sign, order)
 	if own != "" {
 		query = own + "&" + query
 	}

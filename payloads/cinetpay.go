@@ -32,7 +32,7 @@ type CinetPayNotification struct {
 // answer decides nothing, but CinetPay wants it answered 200), then the
 // application/x-www-form-urlencoded POST of the 16 fields in x-token order
 // with the x-token header, keyed with SecretKey (the merchant's secret key,
-// not the apikey).
+// not the apikey); a forged variant's x-token does not verify.
 type CinetPayRenderer struct {
 	SecretKey string
 }
@@ -51,7 +51,11 @@ func (r CinetPayRenderer) Render(n Notification) ([]Request, error) {
 	ping := Request{Method: http.MethodGet, URL: n.URL, Header: baseHeader(), Probe: &cinetPayPing}
 	h := baseHeader()
 	h.Set("Content-Type", "application/x-www-form-urlencoded")
-	h.Set(CinetPayTokenHeader, p.Fields.XToken(r.SecretKey))
+	xToken := p.Fields.XToken(r.SecretKey)
+	if n.Variant.Forged {
+		xToken = forge(xToken)
+	}
+	h.Set(CinetPayTokenHeader, xToken)
 	post := Request{Method: http.MethodPost, URL: n.URL, Header: h, Body: []byte(p.Fields.Encode())}
 	return []Request{ping, post}, nil
 }

@@ -40,7 +40,8 @@ type QRISRenderer struct {
 var _ Renderer = QRISRenderer{}
 
 // Render implements Renderer. The payload is the JSON body, sent byte for
-// byte as stored, so every attempt carries the same body.
+// byte as stored, so every attempt carries the same body. A forged variant
+// carries a signature that does not verify.
 func (r QRISRenderer) Render(n Notification) ([]Request, error) {
 	if !json.Valid(n.Payload) {
 		return nil, fmt.Errorf("qris callback %s: %w", n.ID, ErrBadPayload)
@@ -57,13 +58,20 @@ func (r QRISRenderer) Render(n Notification) ([]Request, error) {
 
 func (r QRISRenderer) sign(h http.Header, n Notification) error {
 	if r.Signing != QRISSigningStandardWebhooks {
-		h.Set(SignatureHeader, BodySignature(r.Secret, n.Payload))
+		sig := BodySignature(r.Secret, n.Payload)
+		if n.Variant.Forged {
+			sig = forge(sig)
+		}
+		h.Set(SignatureHeader, sig)
 		return nil
 	}
 	ts := n.At.Unix()
 	sig, err := StandardWebhookSignature(r.Secret, n.ID, ts, n.Payload)
 	if err != nil {
 		return fmt.Errorf("qris callback %s: %w", n.ID, err)
+	}
+	if n.Variant.Forged {
+		sig = forge(sig)
 	}
 	h.Set(WebhookIDHeader, n.ID)
 	h.Set(WebhookTimestampHeader, strconv.FormatInt(ts, 10))

@@ -32,6 +32,7 @@ type Notification struct {
 	URL     string          // where it goes
 	Payload json.RawMessage // the gateway's data, as its builder stored it
 	At      time.Time       // when this attempt starts (per-attempt signatures use it)
+	Variant Variant         // how a handler check bends it; the zero value: as the gateway sends it
 }
 
 // Request is one HTTP request of an attempt. Header holds every header the

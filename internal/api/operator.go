@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/internal/check"
 	"github.com/callbacksim/callbacksim/internal/httpapi"
 	"github.com/callbacksim/callbacksim/internal/queue"
 	"github.com/callbacksim/callbacksim/internal/ratelimit"
@@ -22,10 +23,11 @@ const (
 
 // Operator serves the operator API under /v1, behind the admin token.
 type Operator struct {
-	token string
-	store *store.Store
-	queue *queue.Queue
-	limit *ratelimit.Limiter // nil: no limit
+	token  string
+	store  *store.Store
+	queue  *queue.Queue
+	limit  *ratelimit.Limiter // nil: no limit
+	checks *check.Runner      // nil: no /v1/checks
 }
 
 // NewOperator returns the operator API.
@@ -47,6 +49,7 @@ func (o *Operator) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/callbacks/{id}/resend", o.auth(o.resend))
 	mux.HandleFunc("POST /v1/callbacks/{id}/retry-now", o.auth(o.retryNow))
 	mux.HandleFunc("POST /v1/callbacks/resend", o.auth(o.resendBulk))
+	o.registerChecks(mux)
 }
 
 // auth lets a request through with the admin token; one that came by the

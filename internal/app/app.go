@@ -23,6 +23,7 @@ import (
 	"github.com/callbacksim/callbacksim/config"
 	"github.com/callbacksim/callbacksim/dispatcher"
 	"github.com/callbacksim/callbacksim/internal/api"
+	"github.com/callbacksim/callbacksim/internal/check"
 	"github.com/callbacksim/callbacksim/internal/egress"
 	"github.com/callbacksim/callbacksim/internal/gateway/centili"
 	"github.com/callbacksim/callbacksim/internal/gateway/cinetpay"
@@ -57,6 +58,7 @@ type App struct {
 	handler  http.Handler
 	registry *prometheus.Registry
 	metrics  *metrics.Metrics
+	checks   *check.Runner // nil without the API role
 	listener net.Listener
 }
 
@@ -81,11 +83,10 @@ func New(cfg config.Config, roles Roles, log *slog.Logger) (*App, error) {
 
 	opts := api.Options{Redis: conn, Gatherer: a.registry, Metrics: a.metrics, Log: log}
 	if roles.API {
-		opts.Mount = append(opts.Mount,
-			qris.New(cfg, a.store, q, a.metrics),
-			cinetpay.New(cfg, a.store, q, a.metrics),
-			centili.New(cfg, a.store, q, a.metrics),
-			api.NewOperator(cfg.Admin.Token, a.store, q).Limit(ratelimit.FromConfig(cfg.RateLimit)),
+		qg, cg, zg := qris.New(cfg, a.store, q, a.metrics), cinetpay.New(cfg, a.store, q, a.metrics), centili.New(cfg, a.store, q, a.metrics)
+		a.checks = check.NewRunner(cfg, a.store, q, check.Gateways{QRIS: qg, CinetPay: cg, Centili: zg}, log)
+		opts.Mount = append(opts.Mount, qg, cg, zg,
+			api.NewOperator(cfg.Admin.Token, a.store, q).Limit(ratelimit.FromConfig(cfg.RateLimit)).Checks(a.checks),
 			web.New(cfg.Admin.Token),
 		)
 	}
@@ -161,6 +162,9 @@ func (a *App) Run(ctx context.Context) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)
+	if a.checks != nil {
+		a.checks.Shutdown(shutdownCtx) // the runs in progress record that they did not finish
+	}
 	if a.server != nil {
 		a.server.Shutdown() // waits for in-flight attempts, up to ShutdownTimeout
 		a.waker.Stop()      // asynq runs the tasks still waiting, at their whole second

@@ -1,11 +1,12 @@
 // Package cli is callbacksim's command line: serve, version, the sample
 // merchant, and the commands that talk to a running simulator (trigger,
-// callbacks).
+// callbacks, check).
 //
-// Exit codes, for scripts: 0 ok (trigger: delivered), 1 error, 2 usage (bad
-// flags or arguments, or a 400 from the API), 3 configuration (bad config
-// file, --api, or a missing or wrong admin token), 4 the triggered callback
-// ended failed or rejected, 5 not found, 6 the API is unreachable.
+// Exit codes, for scripts: 0 ok (trigger: delivered; check: no check
+// failed), 1 error, 2 usage (bad flags or arguments, or a 400 from the
+// API), 3 configuration (bad config file, --api, or a missing or wrong
+// admin token), 4 the triggered callback ended failed or rejected, or a
+// handler check failed, 5 not found, 6 the API is unreachable.
 package cli
 
 import (
@@ -34,6 +35,7 @@ const (
 	ExitUsage          = 2 // bad flags or arguments, or the API refused them as invalid (400, 413)
 	ExitConfig         = 3 // invalid configuration: a bad config file, --api, or a missing or wrong admin token (401)
 	ExitCallbackFailed = 4 // trigger: the callback ended failed or rejected
+	ExitCheckFailed    = 4 // check: a handler check failed
 	ExitNotFound       = 5 // no such callback or payment (404)
 	ExitUnreachable    = 6 // no answer from the API: nothing listens at --api, DNS, timeout
 )
@@ -56,7 +58,7 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	root.SetErr(stderr)
 	root.SetArgs(args)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(serveCmd(), versionCmd(), triggerCmd(), callbacksCmd(), merchantCmd())
+	root.AddCommand(serveCmd(), versionCmd(), triggerCmd(), callbacksCmd(), merchantCmd(), checkCmd())
 	err := root.Execute()
 	if err == nil {
 		return ExitOK

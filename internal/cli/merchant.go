@@ -65,8 +65,8 @@ gateway's ping, answered 200) and POST /cinetpay, GET /centili.
 
 Secrets come from the --config file's merchant (the first, or --merchant),
 else the demo merchant's, and flags override them. A callback whose signature
-is invalid, or missing while a secret is set, is answered 401 unless
---accept-invalid. On a CinetPay notification it calls the check API
+is invalid, or missing while a secret is set, is answered 401 (Centili: 406,
+its stop code) unless --accept-invalid. On a CinetPay notification it calls the check API
 (POST <api>/v2/payment/check) for the truth, as a correct merchant must, and
 prints it; if the check fails it answers 503 so that the gateway retries.`,
 		Example: `  callbacksim merchant

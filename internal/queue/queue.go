@@ -122,6 +122,16 @@ func (q *Queue) Resend(ctx context.Context, id string) error {
 	return q.enqueue(ctx, Task{ID: id, Kind: store.Manual}, asynq.MaxRetry(0))
 }
 
+// Repeat queues one more copy of callback id's notification, now: a
+// duplicate attempt, which changes nothing in the callback, as a gateway's
+// repeated notification would (the handler checks send it).
+func (q *Queue) Repeat(ctx context.Context, id string) error {
+	if _, err := q.store.Load(ctx, id); err != nil {
+		return err
+	}
+	return q.enqueue(ctx, Task{ID: id, Kind: store.Duplicate, Due: time.Now().UnixNano()}, asynq.MaxRetry(0))
+}
+
 // busyWait bounds how long RetryNow waits for an attempt in progress (or a
 // task waiting in a worker for its due time) to end.
 const busyWait = 3 * time.Second

@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/callbacksim/callbacksim/payloads"
 )
 
 // Errors returned by the store.
@@ -72,7 +74,16 @@ type Callback struct {
 	CreatedAt     time.Time  `json:"created_at"`
 	UpdatedAt     time.Time  `json:"updated_at"`
 	NextAttemptAt *time.Time `json:"next_attempt_at"`
-	Attempts      []Attempt  `json:"attempts,omitempty"`
+	// CheckID is the handler check run that sent the callback, if any.
+	CheckID string `json:"check_id,omitempty"`
+	// Variant is how a handler check bends the notification at render
+	// time (a forged signature, ...); the zero value: as the gateway sends it.
+	Variant payloads.Variant `json:"variant,omitzero"`
+	// NoRetry makes the first failed automatic attempt final: the callback
+	// fails at once instead of following the provider's retry schedule (a
+	// handler check's callbacks, which must not wait for retries).
+	NoRetry  bool      `json:"no_retry,omitempty"`
+	Attempts []Attempt `json:"attempts,omitempty"`
 
 	// Payload is the provider's notification data, rendered into an HTTP
 	// request by package payloads at every attempt.

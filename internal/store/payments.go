@@ -91,3 +91,38 @@ if cur ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
 return 1
 `)
+
+// maxPaymentEvents bounds the events kept per payment (the newest).
+const maxPaymentEvents = 100
+
+func paymentEventsKey(key string) string { return "pay:{" + key + "}:events" }
+
+// LogPaymentEvent appends event to the events of the payment under key
+// (such as the calls a merchant made to a verification API), keeping the
+// newest maxPaymentEvents for the retention.
+func (s *Store) LogPaymentEvent(ctx context.Context, key string, event []byte) error {
+	k := paymentEventsKey(key)
+	_, err := s.batch.pipelined(ctx, func(p redis.Pipeliner) {
+		p.RPush(ctx, k, event)
+		p.LTrim(ctx, k, -maxPaymentEvents, -1)
+		p.PExpire(ctx, k, s.retention)
+	})
+	if err != nil {
+		return unavailable("log payment event", err)
+	}
+	return nil
+}
+
+// PaymentEvents returns the events of the payment under key, oldest first
+// (none for an unknown payment).
+func (s *Store) PaymentEvents(ctx context.Context, key string) ([][]byte, error) {
+	vals, err := s.rdb.LRange(ctx, paymentEventsKey(key), 0, -1).Result()
+	if err != nil {
+		return nil, unavailable("payment events", err)
+	}
+	out := make([][]byte, len(vals))
+	for i, v := range vals {
+		out[i] = []byte(v)
+	}
+	return out, nil
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/payloads"
 )
 
 // Store reads and writes callbacks and payments in Redis. Its zero value is
@@ -106,11 +107,7 @@ func (s *Store) Create(ctx context.Context, cb *Callback) error {
 	}
 	key, log := recordKey(cb.ID), attemptsKey(cb.ID)
 	_, err := s.batch.pipelined(ctx, func(p redis.Pipeliner) {
-		p.HSet(ctx, key,
-			"provider", cb.Provider, "merchant_id", cb.MerchantID,
-			"reference", cb.Reference, "event", cb.Event, "status", string(cb.Status),
-			"method", cb.Method, "url", cb.URL, "created_at", formatTime(cb.CreatedAt),
-			"updated_at", formatTime(cb.UpdatedAt), "next_at", next, "tries", 0)
+		p.HSet(ctx, key, recordFields(cb, next)...)
 		p.PExpireAt(ctx, key, s.expireAt(cb.CreatedAt))
 		p.RPush(ctx, log, []byte(cb.Payload))
 		p.PExpireAt(ctx, log, s.expireAt(cb.CreatedAt))
@@ -120,6 +117,28 @@ func (s *Store) Create(ctx context.Context, cb *Callback) error {
 		return unavailable("create", err)
 	}
 	return nil
+}
+
+// recordFields are the fields of a new callback's record, in HSET order.
+// A check's fields are written only when set: most callbacks have none,
+// and every field costs memory in each record.
+func recordFields(cb *Callback, next string) []any {
+	f := []any{
+		"provider", cb.Provider, "merchant_id", cb.MerchantID,
+		"reference", cb.Reference, "event", cb.Event, "status", string(cb.Status),
+		"method", cb.Method, "url", cb.URL, "created_at", formatTime(cb.CreatedAt),
+		"updated_at", formatTime(cb.UpdatedAt), "next_at", next, "tries", 0,
+	}
+	if cb.CheckID != "" {
+		f = append(f, "check_id", cb.CheckID)
+	}
+	if !cb.Variant.IsZero() {
+		f = append(f, "variant", cb.Variant.String())
+	}
+	if cb.NoRetry {
+		f = append(f, "no_retry", "1")
+	}
+	return f
 }
 
 // Load returns a callback without its attempts.
@@ -203,6 +222,11 @@ func decode(id string, m map[string]string) (*Callback, error) {
 		Method: m["method"], URL: m["url"],
 		CreatedAt: parseTime(m["created_at"]), UpdatedAt: parseTime(m["updated_at"]),
 	}
+	variant, err := payloads.ParseVariant(m["variant"])
+	if err != nil {
+		return nil, fmt.Errorf("store: callback %s: %w", id, err)
+	}
+	cb.CheckID, cb.Variant, cb.NoRetry = m["check_id"], variant, m["no_retry"] == "1"
 	cb.Tries, _ = strconv.Atoi(m["tries"])
 	if next := parseTime(m["next_at"]); !next.IsZero() {
 		cb.NextAttemptAt = &next

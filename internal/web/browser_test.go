@@ -86,6 +86,28 @@ func browser(t *testing.T) (context.Context, func() []chromedp.ConsoleMessage) {
 	}
 }
 
+// steps returns what a browser test does on the tab of ctx: step runs
+// actions, failing the test with what the console said when one fails,
+// and text reads the text of the element sel selects.
+func steps(ctx context.Context, t *testing.T, console func() []chromedp.ConsoleMessage) (
+	step func(what string, actions ...chromedp.Action[chromedp.Void]), text func(sel string) string) {
+	step = func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v\nconsole: %v", what, err, console())
+		}
+	}
+	text = func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return s
+	}
+	return step, text
+}
+
 // hostile is what the failing merchant answers: markup that would run
 // script if the dashboard ever parsed it as HTML.
 const hostile = `<img id="xss" src="x" onerror="document.title='pwned'"><script>document.title='pwned'</script>`
@@ -112,20 +134,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	row := fmt.Sprintf(`tr[data-id=%q]`, id)
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v\nconsole: %v", what, err, console())
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
+	step, text := steps(ctx, t, console)
 
 	step("open the dashboard: the login form",
 		chromedp.Navigate(sim.URL+"/"),

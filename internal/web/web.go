@@ -1,9 +1,11 @@
 // Package web serves the operator dashboard at /: a login form that sets an
-// HttpOnly, SameSite=Strict session cookie holding the admin token, and a
-// page that lists callbacks (newest first, filtered by provider and status),
+// HttpOnly, SameSite=Strict session cookie holding the admin token, a page
+// that lists callbacks (newest first, filtered by provider and status),
 // shows every attempt's request and answer with its troubleshooting hint,
-// resends and retries, and refreshes itself every second from the operator
-// API.
+// resends and retries, and the checks page (/checks), which starts a
+// gateway's handler checks and shows each run live, its verdicts and the
+// callbacks of each check. Both refresh themselves every second from the
+// operator API.
 //
 // Everything is embedded (no build step). The page's script builds the DOM
 // with textContent only, since merchants' answers are untrusted, and every
@@ -18,6 +20,8 @@ import (
 	"net/http"
 	"path"
 
+	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/internal/check"
 	"github.com/callbacksim/callbacksim/internal/httpapi"
 )
 
@@ -50,6 +54,7 @@ func New(adminToken string) *Dashboard {
 // Register adds the dashboard's routes to mux.
 func (d *Dashboard) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", d.index)
+	mux.HandleFunc("GET /checks", d.checks)
 	mux.HandleFunc("POST /login", d.login)
 	mux.HandleFunc("POST /logout", d.logout)
 	mux.HandleFunc("GET /assets/{name}", d.asset)
@@ -90,9 +95,33 @@ func (d *Dashboard) index(w http.ResponseWriter, r *http.Request) {
 	d.render(w, http.StatusOK, "dashboard.html", dashboardPage{CSRF: httpapi.CSRFToken(d.token)})
 }
 
+// checks is the checks page for a signed-in operator, else the login form.
+func (d *Dashboard) checks(w http.ResponseWriter, r *http.Request) {
+	if !d.signedIn(r) {
+		d.render(w, http.StatusOK, "login.html", loginPage{})
+		return
+	}
+	page := checksPage{CSRF: httpapi.CSRFToken(d.token)}
+	for _, p := range config.ProviderNames {
+		page.Suites = append(page.Suites, suiteOption{Provider: p, Checks: check.Names(p)})
+	}
+	d.render(w, http.StatusOK, "checks.html", page)
+}
+
 type loginPage struct{ Error string }
 
 type dashboardPage struct{ CSRF string }
+
+// checksPage offers each gateway's checks, to pick from.
+type checksPage struct {
+	CSRF   string
+	Suites []suiteOption
+}
+
+type suiteOption struct {
+	Provider string
+	Checks   []string
+}
 
 func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	if err := httpapi.CheckSameOrigin(r); err != nil {

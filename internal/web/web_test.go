@@ -217,7 +217,7 @@ func cinetpayDelivered(t *testing.T, sim *simtest.Sim, notifyURL string) string 
 
 func TestAssets(t *testing.T) {
 	sim := simtest.Start(t)
-	for name, ctype := range map[string]string{"app.js": "text/javascript", "app.css": "text/css"} {
+	for name, ctype := range map[string]string{"ui.js": "text/javascript", "app.js": "text/javascript", "checks.js": "text/javascript", "app.css": "text/css"} {
 		a := request(t, http.MethodGet, sim.URL+"/assets/"+name, "")
 		if a.status != 200 || !strings.HasPrefix(a.header.Get("Content-Type"), ctype) || a.header.Get("X-Content-Type-Options") != "nosniff" {
 			t.Errorf("%s: %d %q", name, a.status, a.header.Get("Content-Type"))
@@ -252,5 +252,29 @@ func TestNoHTMLSinks(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The checks page shows no data signed out, and offers every gateway's
+// checks signed in.
+func TestChecksPage(t *testing.T) {
+	sim := startSim(t)
+	if a := request(t, http.MethodGet, sim.URL+"/checks", ""); a.status != 200 || !strings.Contains(a.body, `action="/login"`) ||
+		strings.Contains(a.body, "csrf-token") || strings.Contains(a.body, "check-form") {
+		t.Errorf("GET /checks signed out: %d, want the login form and nothing else\n%s", a.status, a.body)
+	}
+	cookie := sessionCookie(t, login(t, sim, simtest.AdminToken))
+	page := request(t, http.MethodGet, sim.URL+"/checks", "", "Cookie", cookie)
+	if page.status != 200 || page.header.Get("Content-Security-Policy") != web.ContentSecurityPolicy {
+		t.Fatalf("GET /checks: %d %v", page.status, page.header)
+	}
+	for _, want := range []string{`<meta name="csrf-token" content="`, `src="/assets/ui.js"`, `src="/assets/checks.js"`,
+		`<option value="cinetpay">`, `value="qris.no_redirect"`, `value="cinetpay.status_verified"`, `value="centili.parameter_order"`, `href="/"`} {
+		if !strings.Contains(page.body, want) {
+			t.Errorf("the checks page lacks %s", want)
+		}
+	}
+	if dash := request(t, http.MethodGet, sim.URL+"/", "", "Cookie", cookie); !strings.Contains(dash.body, `href="/checks"`) {
+		t.Errorf("the callbacks page has no link to the checks page")
 	}
 }

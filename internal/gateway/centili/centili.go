@@ -9,6 +9,7 @@ package centili
 
 import (
 	"cmp"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -67,6 +68,7 @@ var (
 // usable: call New.
 type Gateway struct {
 	merchants map[string]config.Merchant // by service
+	byID      map[string]config.Merchant
 	// countryCase is the letter case of the countries the simulator fills
 	// in: config.CountryUpper or config.CountryLower.
 	countryCase string
@@ -81,11 +83,12 @@ type Gateway struct {
 // New returns the Centili gateway of the merchants in cfg that have a
 // Centili block.
 func New(cfg config.Config, st *store.Store, q *queue.Queue, m *metrics.Metrics) *Gateway {
-	g := &Gateway{merchants: map[string]config.Merchant{}, countryCase: cfg.Providers.Centili.CountryCase,
+	g := &Gateway{merchants: map[string]config.Merchant{}, byID: map[string]config.Merchant{}, countryCase: cfg.Providers.Centili.CountryCase,
 		store: st, queue: q, metrics: m, limit: ratelimit.FromConfig(cfg.RateLimit), timeScale: cfg.TimeScale, now: time.Now}
 	for _, m := range cfg.Merchants {
 		if m.Centili != nil {
 			g.merchants[m.Centili.Service] = m
+			g.byID[m.ID] = m
 		}
 	}
 	return g
@@ -144,21 +147,32 @@ func (g *Gateway) simulate(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.Throttle(w, g.limit, "centili:"+m.ID); err != nil {
 		return err
 	}
-	if err := req.validate(); err != nil {
+	ans, err := g.notify(r.Context(), m, &req, gateway.CheckDelivery{})
+	if err != nil {
 		return err
 	}
+	httpapi.WriteJSON(w, http.StatusAccepted, ans)
+	return nil
+}
+
+// notify makes the notification that req asks for, records the
+// subscription event it is, if any, and queues it as d says.
+func (g *Gateway) notify(ctx context.Context, m config.Merchant, req *simulateRequest, d gateway.CheckDelivery) (simulateAnswer, error) {
+	if err := req.validate(); err != nil {
+		return simulateAnswer{}, err
+	}
 	if req.EventType == EventRecurringBilling || req.EventType == EventOptOut {
-		sub, err := g.subscription(r.Context(), m, string(req.SubscriptionID))
+		sub, err := g.subscription(ctx, m, string(req.SubscriptionID))
 		if err != nil {
-			return err
+			return simulateAnswer{}, err
 		}
 		if err := req.inherit(sub); err != nil {
-			return err
+			return simulateAnswer{}, err
 		}
 	}
 	params, err := req.params(m.Centili.Service, g.countryCase)
 	if err != nil {
-		return err
+		return simulateAnswer{}, err
 	}
 	now := g.now().UTC()
 	cb := &store.Callback{
@@ -166,10 +180,11 @@ func (g *Gateway) simulate(w http.ResponseWriter, r *http.Request) error {
 		Event: params["event_type"] + ":" + params["status"], Method: http.MethodGet,
 		URL: m.Centili.NotificationURL, CreatedAt: now,
 	}
+	d.Apply(cb)
 	var undo func()
 	if req.EventType != EventOneOff {
-		if undo, err = g.subscribe(r.Context(), m, &req, params, cb.ID); err != nil {
-			return err
+		if undo, err = g.subscribe(ctx, m, req, params, cb.ID); err != nil {
+			return simulateAnswer{}, err
 		}
 	}
 	n := payloads.CentiliNotification{Params: params}
@@ -177,21 +192,20 @@ func (g *Gateway) simulate(w http.ResponseWriter, r *http.Request) error {
 		n.Order = shuffled(params)
 	}
 	if cb.Payload, err = json.Marshal(n); err != nil {
-		return fmt.Errorf("centili: encode notification: %w", err)
+		return simulateAnswer{}, fmt.Errorf("centili: encode notification: %w", err)
 	}
-	if err := g.queue.Submit(r.Context(), cb, req.Scenario.HeldFor(g.timeScale), req.Scenario.Duplicates); err != nil {
+	if err := g.queue.Submit(ctx, cb, req.Scenario.HeldFor(g.timeScale), req.Scenario.Duplicates); err != nil {
 		if undo != nil {
 			undo()
 		}
-		return err
+		return simulateAnswer{}, err
 	}
 	if req.EventType != EventOptOut { // every other event is a charge
 		g.metrics.PaymentInitiated(config.Centili)
 	}
-	httpapi.WriteJSON(w, http.StatusAccepted, simulateAnswer{
+	return simulateAnswer{
 		CallbackID: cb.ID, TransactionID: params["transactionid"], SubscriptionID: params["subscriptionid"],
-	})
-	return nil
+	}, nil
 }
 
 // merchant finds the merchant of a service, comparing every service in

@@ -50,7 +50,6 @@ func (g *Gateway) initiate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err, now)
 		return
 	}
-	g.metrics.PaymentInitiated(config.CinetPay)
 	writeAnswer(w, http.StatusOK, answer{
 		Code: CodeCreated, Description: "Transaction created with success",
 		Data: initData{PaymentToken: p.Token, PaymentURL: baseURL(r) + checkoutPath + p.Token},
@@ -78,6 +77,16 @@ func (g *Gateway) createPayment(w http.ResponseWriter, r *http.Request, now time
 	if err := g.throttle(w, m); err != nil {
 		return Payment{}, err
 	}
+	p, err := newPayment(m, f, now)
+	if err != nil {
+		return Payment{}, err
+	}
+	return p, g.save(r.Context(), p)
+}
+
+// newPayment is the pending payment of merchant m that the initialisation
+// fields f make at now.
+func newPayment(m config.Merchant, f map[string]string, now time.Time) (Payment, error) {
 	p := Payment{
 		MerchantID: m.ID, SiteID: m.CinetPay.SiteID, TransactionID: f["transaction_id"],
 		Currency: f["currency"], Description: f["description"], NotifyURL: f["notify_url"],
@@ -89,29 +98,36 @@ func (g *Gateway) createPayment(w http.ResponseWriter, r *http.Request, now time
 	if meta := f["metadata"]; meta != "" {
 		p.Metadata = &meta
 	}
+	var err error
 	if p.Amount, err = parseAmount(f["amount"]); err != nil {
 		return Payment{}, err
 	}
 	if err := p.validate(); err != nil {
 		return Payment{}, err
 	}
+	return p, nil
+}
+
+// save stores a new payment and its token.
+func (g *Gateway) save(ctx context.Context, p Payment) error {
 	raw, err := json.Marshal(p)
 	if err != nil {
-		return Payment{}, fmt.Errorf("cinetpay: encode payment: %w", err)
+		return fmt.Errorf("cinetpay: encode payment: %w", err)
 	}
 	key := paymentKey(p.SiteID, p.TransactionID)
-	if _, err := g.store.CreatePayment(r.Context(), key, raw); err != nil {
+	if _, err := g.store.CreatePayment(ctx, key, raw); err != nil {
 		if errors.Is(err, store.ErrExists) {
-			return Payment{}, &apiError{http.StatusConflict, CodeProcessingError, fmt.Sprintf(
+			return &apiError{http.StatusConflict, CodeProcessingError, fmt.Sprintf(
 				"transaction_id %q is already used on site %s: every payment needs a new transaction_id", p.TransactionID, p.SiteID)}
 		}
-		return Payment{}, err
+		return err
 	}
 	ref, _ := json.Marshal(tokenRef{SiteID: p.SiteID, TransactionID: p.TransactionID})
-	if _, err := g.store.CreatePayment(r.Context(), tokenKey(p.Token), ref); err != nil {
-		return Payment{}, err
+	if _, err := g.store.CreatePayment(ctx, tokenKey(p.Token), ref); err != nil {
+		return err
 	}
-	return p, nil
+	g.metrics.PaymentInitiated(config.CinetPay)
+	return nil
 }
 
 // authenticate finds the merchant of apikey and checks that site_id is its
@@ -220,20 +236,30 @@ type checkData struct {
 }
 
 // check serves POST /v2/payment/check.
+// The call is logged as an event of the payment, so that a handler check
+// sees whether the merchant verifies its notifications.
 func (g *Gateway) check(w http.ResponseWriter, r *http.Request) {
 	now := g.now()
-	p, err := g.findForCheck(w, r)
+	key, p, err := g.findForCheck(w, r)
 	if err != nil {
 		writeError(w, err, now)
 		return
 	}
+	if ev, err := json.Marshal(verificationEvent{At: now.UTC()}); err == nil {
+		_ = g.store.LogPaymentEvent(r.Context(), key, ev) // the answer matters more than its log
+	}
 	writeAnswer(w, http.StatusOK, p.verification(), now)
 }
 
-func (g *Gateway) findForCheck(w http.ResponseWriter, r *http.Request) (Payment, error) {
+// verificationEvent is the payment event of a call to the verification API.
+type verificationEvent struct {
+	At time.Time `json:"verified_at"`
+}
+
+func (g *Gateway) findForCheck(w http.ResponseWriter, r *http.Request) (string, Payment, error) {
 	f, err := readFields(w, r)
 	if err != nil {
-		return Payment{}, err
+		return "", Payment{}, err
 	}
 	var missing []string
 	for _, name := range []string{"apikey", "site_id"} {
@@ -245,20 +271,20 @@ func (g *Gateway) findForCheck(w http.ResponseWriter, r *http.Request) (Payment,
 		missing = append(missing, "transaction_id (or token)")
 	}
 	if len(missing) > 0 {
-		return Payment{}, missingFields(missing)
+		return "", Payment{}, missingFields(missing)
 	}
 	m, err := g.authenticate(f["apikey"], f["site_id"])
 	if err != nil {
-		return Payment{}, err
+		return "", Payment{}, err
 	}
 	if err := g.throttle(w, m); err != nil {
-		return Payment{}, err
+		return "", Payment{}, err
 	}
-	_, p, err := g.find(r.Context(), m, f["transaction_id"], f["token"])
+	key, p, err := g.find(r.Context(), m, f["transaction_id"], f["token"])
 	if errors.Is(err, store.ErrNotFound) {
-		return Payment{}, &apiError{http.StatusNotFound, CodeProcessingError, "no transaction with this transaction_id or token on site " + m.CinetPay.SiteID}
+		return "", Payment{}, &apiError{http.StatusNotFound, CodeProcessingError, "no transaction with this transaction_id or token on site " + m.CinetPay.SiteID}
 	}
-	return p, err
+	return key, p, err
 }
 
 // tokenRef is what the token index holds: the payment a token opens.

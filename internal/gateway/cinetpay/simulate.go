@@ -51,6 +51,12 @@ type outcome struct {
 	PhoneNumber   string
 	PhonePrefix   string
 	Scenario      gateway.Scenario
+	// Again allows a payment whose final status is already Status: its
+	// notification is sent once more (a handler check on a payment
+	// completed before).
+	Again bool
+	// Check is how the notifications go out for a handler check.
+	Check gateway.CheckDelivery
 }
 
 func (req simulateRequest) outcome() (outcome, error) {
@@ -169,7 +175,8 @@ func (g *Gateway) transition(ctx context.Context, m config.Merchant, key string,
 		if p, err = decodePayment(old); err != nil {
 			return nil, err
 		}
-		if p.Final() {
+		again := p.Final() && o.Again && p.Status == o.Status
+		if p.Final() && !again {
 			return nil, &finalError{p.TransactionID, p.Status}
 		}
 		prev = p
@@ -179,7 +186,9 @@ func (g *Gateway) transition(ctx context.Context, m config.Merchant, key string,
 			waiting = callback(StatusWaiting)
 			p.CallbackIDs = append(p.CallbackIDs, waiting.ID)
 		}
-		p.apply(o, now)
+		if !again {
+			p.apply(o, now)
+		}
 		p.CallbackIDs = append(p.CallbackIDs, final.ID)
 		return json.Marshal(p)
 	})
@@ -202,6 +211,7 @@ func (g *Gateway) transition(ctx context.Context, m config.Merchant, key string,
 			return queued{}, fmt.Errorf("cinetpay: encode notification: %w", err)
 		}
 		cb.URL, cb.Reference, cb.Payload = p.NotifyURL, p.TransactionID, payload
+		o.Check.Apply(cb)
 	}
 	plan := o.Scenario.Plan(g.timeScale)
 	if err := g.queue.SubmitSequence(ctx, cbs, plan); err != nil {

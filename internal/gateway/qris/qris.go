@@ -57,6 +57,7 @@ type Transaction struct {
 // Gateway serves the QRIS API. Its zero value is not usable: call New.
 type Gateway struct {
 	merchants map[string]config.Merchant // by access token
+	byID      map[string]config.Merchant
 	store     *store.Store
 	queue     *queue.Queue
 	metrics   *metrics.Metrics
@@ -69,12 +70,13 @@ type Gateway struct {
 // block.
 func New(cfg config.Config, st *store.Store, q *queue.Queue, m *metrics.Metrics) *Gateway {
 	g := &Gateway{
-		merchants: map[string]config.Merchant{}, store: st, queue: q, metrics: m,
+		merchants: map[string]config.Merchant{}, byID: map[string]config.Merchant{}, store: st, queue: q, metrics: m,
 		limit: ratelimit.FromConfig(cfg.RateLimit), timeScale: cfg.TimeScale, now: time.Now,
 	}
 	for _, mc := range cfg.Merchants {
 		if mc.QRIS != nil {
 			g.merchants[mc.QRIS.Token] = mc
+			g.byID[mc.ID] = mc
 		}
 	}
 	return g
@@ -174,19 +176,8 @@ func (g *Gateway) initiate(w http.ResponseWriter, r *http.Request, m config.Merc
 	if err != nil {
 		return err
 	}
-	now := g.now().UTC().Truncate(time.Second)
-	txn := Transaction{
-		TransactionID: newTransactionID(now), OrderID: req.OrderID, Status: StatusPending,
-		Amount: amount, Currency: "IDR", CreatedAt: now, UpdatedAt: now,
-		CallbackURL: req.CallbackURL, CustomerName: req.CustomerName, CustomerEmail: req.CustomerEmail,
-		CustomerPhone: req.CustomerPhone, Description: req.Description, CallbackIDs: []string{},
-	}
-	txn.QRString = qrString(m.ID, txn.TransactionID, txn.OrderID, amount)
-	raw, err := json.Marshal(txn)
-	if err != nil {
-		return fmt.Errorf("qris: encode transaction: %w", err)
-	}
-	existing, err := g.store.CreatePayment(r.Context(), paymentKey(m.ID, req.OrderID), raw)
+	txn := g.newTransaction(m, req, amount)
+	existing, err := g.createTransaction(r.Context(), m, txn)
 	if errors.Is(err, store.ErrExists) {
 		var prev Transaction
 		if err := json.Unmarshal(existing, &prev); err != nil {
@@ -202,9 +193,36 @@ func (g *Gateway) initiate(w http.ResponseWriter, r *http.Request, m config.Merc
 	if err != nil {
 		return err
 	}
-	g.metrics.PaymentInitiated(config.QRIS)
 	httpapi.WriteJSON(w, http.StatusCreated, txn)
 	return nil
+}
+
+// newTransaction is the pending transaction an initiation request makes.
+func (g *Gateway) newTransaction(m config.Merchant, req initiateRequest, amount int64) Transaction {
+	now := g.now().UTC().Truncate(time.Second)
+	txn := Transaction{
+		TransactionID: newTransactionID(now), OrderID: req.OrderID, Status: StatusPending,
+		Amount: amount, Currency: "IDR", CreatedAt: now, UpdatedAt: now,
+		CallbackURL: req.CallbackURL, CustomerName: req.CustomerName, CustomerEmail: req.CustomerEmail,
+		CustomerPhone: req.CustomerPhone, Description: req.Description, CallbackIDs: []string{},
+	}
+	txn.QRString = qrString(m.ID, txn.TransactionID, txn.OrderID, amount)
+	return txn
+}
+
+// createTransaction stores a new transaction of merchant m. When its
+// order_id is taken, it returns the stored transaction and an error
+// wrapping store.ErrExists.
+func (g *Gateway) createTransaction(ctx context.Context, m config.Merchant, txn Transaction) ([]byte, error) {
+	raw, err := json.Marshal(txn)
+	if err != nil {
+		return nil, fmt.Errorf("qris: encode transaction: %w", err)
+	}
+	existing, err := g.store.CreatePayment(ctx, paymentKey(m.ID, txn.OrderID), raw)
+	if err == nil {
+		g.metrics.PaymentInitiated(config.QRIS)
+	}
+	return existing, err
 }
 
 // sameRequest reports whether two transactions were initiated with the same
@@ -240,8 +258,6 @@ type simulateRequest struct {
 	Scenario      gateway.Scenario `json:"scenario"`
 }
 
-var errFinal = errors.New("qris: transaction already final")
-
 func (g *Gateway) simulate(w http.ResponseWriter, r *http.Request, m config.Merchant) error {
 	var req simulateRequest
 	if err := httpapi.DecodeJSON(w, r, &req); err != nil {
@@ -263,57 +279,97 @@ func (g *Gateway) simulate(w http.ResponseWriter, r *http.Request, m config.Merc
 		return err
 	}
 
-	now := g.now().UTC()
-	cb := &store.Callback{
-		ID: store.NewID(), Provider: config.QRIS, MerchantID: m.ID, Reference: req.OrderID,
-		Event: req.Status, Method: http.MethodPost, CreatedAt: now,
-	}
-	key := paymentKey(m.ID, req.OrderID)
-	var txn Transaction
-	err := g.store.UpdatePayment(r.Context(), key, func(old []byte) ([]byte, error) {
-		if err := json.Unmarshal(old, &txn); err != nil {
-			return nil, fmt.Errorf("qris: decode transaction: %w", err)
-		}
-		if txn.Status != StatusPending {
-			return nil, errFinal
-		}
-		txn.Status, txn.UpdatedAt, txn.PaidAt = req.Status, now.Truncate(time.Second), now.Format(time.RFC3339)
-		txn.CallbackIDs = append(txn.CallbackIDs, cb.ID)
-		return json.Marshal(txn)
+	id, err := g.complete(r.Context(), m, completion{
+		orderID: req.OrderID, status: req.Status, method: method, scenario: req.Scenario,
 	})
+	var fe *finalError
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return httpapi.Errorf(http.StatusNotFound, "no transaction with order_id %q; initiate it first", req.OrderID)
-	case errors.Is(err, errFinal):
+	case errors.As(err, &fe):
 		return httpapi.Errorf(http.StatusConflict,
-			"transaction %q is already %s; resend its callback with POST /v1/callbacks/{id}/resend", req.OrderID, txn.Status)
+			"transaction %q is already %s; resend its callback with POST /v1/callbacks/{id}/resend", req.OrderID, fe.status)
 	case err != nil:
 		return err
 	}
+	httpapi.WriteJSON(w, http.StatusAccepted, map[string]string{"callback_id": id})
+	return nil
+}
+
+// completion is an outcome to give an order, and how its callback goes.
+type completion struct {
+	orderID, status, method string
+	scenario                gateway.Scenario
+	// again allows an order already in status: its callback is sent once
+	// more (a handler check on an order completed before).
+	again bool
+	check gateway.CheckDelivery
+}
+
+// finalError: an outcome asked of an order that already has another one
+// (or the same, without completion.again).
+type finalError struct{ status string }
+
+func (e *finalError) Error() string { return "qris: transaction already " + e.status }
+
+// complete gives a pending order its outcome and queues the callback that
+// says so, or, for an order already in that outcome and c.again, queues
+// that callback once more. It returns the callback's id.
+func (g *Gateway) complete(ctx context.Context, m config.Merchant, c completion) (string, error) {
+	now := g.now().UTC()
+	id := store.NewID()
+	key := paymentKey(m.ID, c.orderID)
+	var txn Transaction
+	err := g.store.UpdatePayment(ctx, key, func(old []byte) ([]byte, error) {
+		if err := json.Unmarshal(old, &txn); err != nil {
+			return nil, fmt.Errorf("qris: decode transaction: %w", err)
+		}
+		switch {
+		case txn.Status == StatusPending:
+			txn.Status, txn.UpdatedAt, txn.PaidAt = c.status, now.Truncate(time.Second), now.Format(time.RFC3339)
+		case txn.Status != c.status || !c.again:
+			return nil, &finalError{txn.Status}
+		}
+		txn.CallbackIDs = append(txn.CallbackIDs, id)
+		return json.Marshal(txn)
+	})
+	if err != nil {
+		return "", err
+	}
+	cb, err := g.callback(m, txn, c.status, c.method, now)
+	if err != nil {
+		return "", err
+	}
+	cb.ID = id
+	c.check.Apply(cb)
+	if err := g.queue.Submit(ctx, cb, c.scenario.HeldFor(g.timeScale), c.scenario.Duplicates); err != nil {
+		g.revert(key, cb.ID)
+		return "", err
+	}
+	return cb.ID, nil
+}
+
+// callback is the callback telling the outcome status of transaction txn,
+// as made at now, before it is queued.
+func (g *Gateway) callback(m config.Merchant, txn Transaction, status, method string, now time.Time) (*store.Callback, error) {
 	body, err := json.Marshal(payloads.QRISCallback{
-		OrderID: txn.OrderID, TransactionID: txn.TransactionID, Status: req.Status, Amount: txn.Amount,
+		OrderID: txn.OrderID, TransactionID: txn.TransactionID, Status: status, Amount: txn.Amount,
 		Currency: txn.Currency, PaymentMethod: method, CustomerName: txn.CustomerName,
 		CustomerEmail: txn.CustomerEmail, CustomerPhone: txn.CustomerPhone,
 		Timestamp: now.Format(time.RFC3339), Description: cmp.Or(txn.Description, defaultDescription(txn.OrderID)),
 	})
 	if err != nil {
-		return fmt.Errorf("qris: encode callback: %w", err)
+		return nil, fmt.Errorf("qris: encode callback: %w", err)
 	}
-	cb.URL, cb.Payload = txn.CallbackURL, body
-	if err := g.submit(r.Context(), cb, req.Scenario); err != nil {
-		g.revert(key, cb.ID)
-		return err
-	}
-	httpapi.WriteJSON(w, http.StatusAccepted, map[string]string{"callback_id": cb.ID})
-	return nil
+	return &store.Callback{
+		ID: store.NewID(), Provider: config.QRIS, MerchantID: m.ID, Reference: txn.OrderID,
+		Event: status, Method: http.MethodPost, URL: txn.CallbackURL, CreatedAt: now, Payload: body,
+	}, nil
 }
 
-func (g *Gateway) submit(ctx context.Context, cb *store.Callback, sc gateway.Scenario) error {
-	return g.queue.Submit(ctx, cb, sc.HeldFor(g.timeScale), sc.Duplicates)
-}
-
-// revert puts a transaction whose callback could not be queued back to
-// pending, so that the simulation can be sent again.
+// revert takes a callback that could not be queued off its transaction,
+// and puts a transaction it completed back to pending, so that the
+// simulation can be sent again.
 func (g *Gateway) revert(key, callbackID string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
@@ -322,8 +378,10 @@ func (g *Gateway) revert(key, callbackID string) {
 		if err := json.Unmarshal(old, &txn); err != nil {
 			return nil, err
 		}
-		txn.Status, txn.PaidAt = StatusPending, ""
 		txn.CallbackIDs = slices.DeleteFunc(txn.CallbackIDs, func(id string) bool { return id == callbackID })
+		if len(txn.CallbackIDs) == 0 {
+			txn.Status, txn.PaidAt = StatusPending, ""
+		}
 		return json.Marshal(txn)
 	})
 }

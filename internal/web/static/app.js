@@ -1,13 +1,10 @@
-// callbacksim dashboard. Everything shown comes from the operator API and may
-// hold what a merchant's server answered: untrusted text. The DOM is built
-// with createElement and textContent only, never from HTML strings.
+// callbacksim dashboard: the callbacks page. The helpers it shares with the
+// checks page, and the rule that data is only ever text, are in ui.js.
 'use strict';
 
 (function () {
-  const POLL_MS = 1000;
   const PAGE = 50;
-  const csrf = document.querySelector('meta[name="csrf-token"]').getAttribute('content');
-  const $ = (id) => document.getElementById(id);
+  const { $, el, clear, say, api, time, statusBadge, live } = window.callbacksim;
 
   const state = {
     provider: '',
@@ -20,77 +17,10 @@
     detail: null,
   };
 
-  // el builds an element: attrs are set as properties or attributes, and
-  // children are nodes or strings (always text nodes).
-  function el(tag, attrs, ...children) {
-    const e = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === undefined || v === null) continue;
-      if (k === 'class') e.className = v;
-      else if (k === 'dataset') Object.assign(e.dataset, v);
-      else e.setAttribute(k, String(v));
-    }
-    for (const c of children) {
-      if (c === undefined || c === null) continue;
-      e.appendChild(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
-    }
-    return e;
-  }
-
-  function clear(node) {
-    while (node.firstChild) node.removeChild(node.firstChild);
-  }
-
-  function say(text, isError) {
-    const m = $('message');
-    m.textContent = text;
-    m.className = isError ? 'error' : 'ok';
-  }
-
-  async function api(method, path, body) {
-    const opts = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
-    if (method !== 'GET') opts.headers['X-CSRF-Token'] = csrf;
-    if (body !== undefined) {
-      opts.headers['Content-Type'] = 'application/json';
-      opts.body = JSON.stringify(body);
-    }
-    const r = await fetch(path, opts);
-    if (r.status === 401) {
-      window.location.assign('/');
-      throw new Error('signed out');
-    }
-    let data = null;
-    try {
-      data = await r.json();
-    } catch (e) {
-      data = null;
-    }
-    if (!r.ok) {
-      const msg = data && data.error ? data.error : 'HTTP ' + r.status;
-      const err = new Error(msg);
-      err.status = r.status;
-      throw err;
-    }
-    return data;
-  }
-
-  function time(s) {
-    if (!s) return '-';
-    const d = new Date(s);
-    if (isNaN(d)) return String(s);
-    const today = new Date().toDateString() === d.toDateString();
-    const t = d.toLocaleTimeString([], { hour12: false }) + '.' + String(d.getMilliseconds()).padStart(3, '0');
-    return today ? t : d.toLocaleDateString() + ' ' + t;
-  }
-
   function nextAttempt(s) {
     if (!s) return '-';
     const ms = new Date(s) - new Date();
     return ms > 0 ? time(s) + ' (in ' + (ms / 1000).toFixed(1) + ' s)' : time(s) + ' (due)';
-  }
-
-  function statusBadge(status, id) {
-    return el('span', { class: 'status status-' + status, id: id, dataset: { status: status } }, status);
   }
 
   // ---- the list ----------------------------------------------------------
@@ -187,6 +117,10 @@
       ['Updated', time(cb.updated_at)],
       ['Next attempt', el('span', { id: 'detail-next' }, nextAttempt(cb.next_attempt_at))],
     ];
+    if (cb.check_id) {
+      const run = el('a', { id: 'detail-check', href: '/checks?run=' + encodeURIComponent(cb.check_id) }, cb.check_id);
+      rows.push(['Handler check', el('span', {}, run, cb.variant ? ' · variant ' + cb.variant : '')]);
+    }
     for (const [k, v] of rows) {
       fields.appendChild(el('dt', {}, k));
       fields.appendChild(el('dd', {}, v));
@@ -328,35 +262,8 @@
 
   // ---- live updates ------------------------------------------------------
 
-  let running = false;
-  let again = false;
-  async function tick() {
-    if (running) {
-      again = true; // run once more when this one ends
-      return;
-    }
-    running = true;
-    try {
-      await Promise.all([refreshList(), refreshDetail()]);
-      $('live').textContent = 'live · ' + new Date().toLocaleTimeString([], { hour12: false });
-      $('live').className = 'live';
-    } catch (e) {
-      if (e.message !== 'signed out') {
-        $('live').textContent = 'not updating: ' + e.message;
-        $('live').className = 'stale';
-      }
-    } finally {
-      running = false;
-    }
-    if (again) {
-      again = false;
-      await tick();
-    }
-  }
-
-  function loop() {
-    if (!document.hidden) tick();
-    window.setTimeout(loop, POLL_MS);
-  }
-  loop();
+  // A link from elsewhere (a check's callbacks) opens that callback.
+  const asked = new URLSearchParams(window.location.search).get('callback');
+  if (asked) state.selected = asked;
+  const tick = live(() => Promise.all([refreshList(), refreshDetail()]));
 })();
