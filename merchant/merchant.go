@@ -132,6 +132,8 @@ func New(o Options) (*Merchant, error) {
 	m.mux.HandleFunc("GET /cinetpay", m.cinetpayPing)
 	m.mux.HandleFunc("POST /cinetpay", m.cinetpay)
 	m.mux.HandleFunc("GET /centili", m.centili)
+	m.mux.HandleFunc("GET "+ReturnPath, m.returnPage)
+	m.mux.HandleFunc("POST "+ReturnPath, m.returnPage)
 	m.mux.HandleFunc("POST /", m.qris) // any other path: a QRIS callback
 	m.mux.HandleFunc("/", m.unknown)
 	return m, nil
@@ -148,7 +150,7 @@ type Line struct {
 	// transaction_id, CinetPay cpm_trans_id, Centili transactionid; ""
 	// for a ping, which carries no data.
 	Transaction string `json:"transaction_id"`
-	Kind        string `json:"kind"` // notification, ping, or unexpected
+	Kind        string `json:"kind"` // notification, ping, return (a customer back from checkout), or unexpected
 	// Duplicate: a notification of a status already processed for this
 	// transaction (a retry of one answered 2xx, or a copy).
 	Duplicate bool              `json:"duplicate,omitempty"`
@@ -458,7 +460,7 @@ func (m *Merchant) centili(w http.ResponseWriter, r *http.Request) {
 // /centili.
 func (m *Merchant) unknown(w http.ResponseWriter, r *http.Request) {
 	l := m.line(r, "?", "unexpected")
-	l.Note = "no route: POST to /qris (or any path), GET or POST /cinetpay, GET /centili"
+	l.Note = "no route: POST to /qris (or any path), GET or POST /cinetpay, GET /centili, GET or POST /return"
 	l.Answered = http.StatusNotFound
 	http.Error(w, "no such route", http.StatusNotFound)
 	m.print(l)

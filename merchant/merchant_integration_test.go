@@ -2,14 +2,16 @@ package merchant_test
 
 import (
 	"fmt"
-	"github.com/callbacksim/callbacksim/internal/syncbuf"
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/callbacksim/callbacksim/internal/simtest"
 	"github.com/callbacksim/callbacksim/internal/store"
+	"github.com/callbacksim/callbacksim/internal/syncbuf"
 	"github.com/callbacksim/callbacksim/merchant"
 )
 
@@ -126,6 +128,67 @@ func TestMerchantCinetPayAgainstTheSimulator(t *testing.T) {
 				l.Check == nil || l.Check.Code != "609" || !strings.Contains(l.Check.Error, "609 AUTH_NOT_FOUND") {
 				t.Errorf("line %+v (check %+v), want a valid signature answered 503 after the check's 609", l, l.Check)
 			}
+		}
+	})
+}
+
+// After paying on CinetPay's checkout page, the browser lands on the
+// README's return_url: the sample merchant answers an HTML page showing the
+// status its check API call found, not a QRIS answer in JSON.
+func TestMerchantReturnPage(t *testing.T) {
+	sim := simtest.Start(t)
+	demo := merchant.Options{CinetPaySecret: "demo-secret", CinetPayAPIKey: "demo-apikey", CinetPaySiteID: "445160", API: sim.URL, JSON: true}
+	srv, out := start(t, demo)
+	r := sim.Do(http.MethodPost, "/v2/payment", map[string]any{
+		"apikey": "demo-apikey", "site_id": "445160", "transaction_id": "TX-M-RETURN", "amount": 100, "currency": "XOF",
+		"description": "Return page", "notify_url": srv.URL + "/cinetpay", "return_url": srv.URL + merchant.ReturnPath, "channels": "ALL",
+	})
+	var init struct {
+		Data struct {
+			Token string `json:"payment_token"`
+			URL   string `json:"payment_url"`
+		} `json:"data"`
+	}
+	r.JSON(t, &init)
+	if init.Data.URL == "" {
+		t.Fatalf("init: %d %s", r.Status, r.Body)
+	}
+	// The checkout form's POST; its 307 takes the browser, and the form, to return_url.
+	resp, err := http.PostForm(init.Data.URL, url.Values{"transaction_id": {"TX-M-RETURN"}, "token": {init.Data.Token}, "choice": {"pay"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	page := string(body)
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != merchant.ReturnPath ||
+		!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("after checkout: %d %s at %s, want 200 HTML at %s:\n%s", resp.StatusCode, resp.Header.Get("Content-Type"), resp.Request.URL, merchant.ReturnPath, page)
+	}
+	for _, want := range []string{`<dd id="transaction">TX-M-RETURN</dd>`, `<dd id="status">ACCEPTED</dd>`, "check API"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("return page lacks %q:\n%s", want, page)
+		}
+	}
+	simtest.Eventually(t, 5*time.Second, func() bool {
+		for _, l := range lines(t, out) {
+			if l.Kind == "return" && l.Transaction == "TX-M-RETURN" && l.Check != nil && l.Check.Status == "ACCEPTED" {
+				return true
+			}
+		}
+		return false
+	}, func() string { return "a return line with the check's status, got:\n" + out.String() })
+
+	t.Run("without a check API it says where the status comes from", func(t *testing.T) {
+		srv, _ := start(t, merchant.Options{})
+		resp, err := http.Get(srv.URL + merchant.ReturnPath + "?transaction_id=" + url.QueryEscape("<b>X"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "&lt;b&gt;X") || !strings.Contains(string(body), "notify_url") {
+			t.Errorf("%d %s", resp.StatusCode, body)
 		}
 	})
 }

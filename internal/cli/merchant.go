@@ -61,7 +61,9 @@ own ids (QRIS transaction_id, CinetPay cpm_trans_id, Centili transactionid):
 transaction is noted as a duplicate and not processed again.
 
 Routes: POST /qris (and a POST to any other path), GET /cinetpay (the
-gateway's ping, answered 200) and POST /cinetpay, GET /centili.
+gateway's ping, answered 200) and POST /cinetpay, GET /centili, and
+GET|POST /return: the shop's page after CinetPay's checkout (return_url),
+showing the status the check API gives.
 
 Secrets come from the --config file's merchant (the first, or --merchant),
 else the demo merchant's, and flags override them. A callback whose signature
@@ -191,8 +193,8 @@ func (mf *merchantFlags) serve(cmd *cobra.Command, opts merchant.Options) error 
 	defer stop()
 	base := "http://" + l.Addr().String()
 	if !opts.JSON {
-		fmt.Fprintf(cmd.OutOrStdout(), "callbacksim merchant listening on %s\n  QRIS     POST %s/qris (or any path)\n  CinetPay GET|POST %s/cinetpay\n  Centili  GET %s/centili\n",
-			base, base, base, base)
+		fmt.Fprintf(cmd.OutOrStdout(), "callbacksim merchant listening on %s\n  QRIS     POST %s/qris (or any path)\n  CinetPay GET|POST %s/cinetpay (return_url: %s/return)\n  Centili  GET %s/centili\n",
+			base, base, base, base, base)
 		if len(opts.Script) > 0 {
 			fmt.Fprintf(cmd.OutOrStdout(), "  answers  %s per transaction, then the last again\n", strings.Trim(fmt.Sprint(opts.Script), "[]"))
 		}
