@@ -32,6 +32,10 @@ type Options struct {
 	Gatherer prometheus.Gatherer
 	Metrics  *metrics.Metrics
 	Log      *slog.Logger
+	// Ready says whether the process takes work, besides Redis answering:
+	// nil when it does, else why not (it is draining, its workers are not
+	// running). A nil Ready leaves readiness to Redis alone.
+	Ready func() error
 	// Mount holds the API's route groups; a worker-only process mounts none
 	// and serves only the operations endpoints.
 	Mount []Mounter
@@ -44,6 +48,12 @@ func NewHandler(o Options) http.Handler {
 		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if o.Ready != nil {
+			if err := o.Ready(); err != nil {
+				httpapi.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
+				return
+			}
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := o.Redis.Ping(ctx); err != nil {

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -60,7 +61,19 @@ type App struct {
 	metrics  *metrics.Metrics
 	checks   *check.Runner // nil without the API role
 	listener net.Listener
+	// draining is set once Run's context ends; working while the worker
+	// role's asynq server runs (from its start to the start of its
+	// shutdown). Both feed /readyz.
+	draining, working atomic.Bool
 }
+
+// Why /readyz answers 503 although Redis answers.
+var (
+	// ErrDraining: the process is shutting down; in-flight work finishes.
+	ErrDraining = errors.New("draining: the process is shutting down")
+	// ErrWorkersStopped: a worker process whose delivery workers do not run.
+	ErrWorkersStopped = errors.New("the delivery workers are not running")
+)
 
 // New builds a process. It opens Redis (starting the embedded one when
 // none is configured) and binds the HTTP address, but starts no work: Run
@@ -81,7 +94,7 @@ func New(cfg config.Config, roles Roles, log *slog.Logger) (*App, error) {
 	a.timing = scheduler.NewTiming(cfg.Worker.PollInterval)
 	q := queue.New(a.store, a.client, a.inspect, a.timing)
 
-	opts := api.Options{Redis: conn, Gatherer: a.registry, Metrics: a.metrics, Log: log}
+	opts := api.Options{Redis: conn, Gatherer: a.registry, Metrics: a.metrics, Log: log, Ready: a.ready}
 	if roles.API {
 		qg, cg, zg := qris.New(cfg, a.store, q, a.metrics), cinetpay.New(cfg, a.store, q, a.metrics), centili.New(cfg, a.store, q, a.metrics)
 		a.checks = check.NewRunner(cfg, a.store, q, check.Gateways{QRIS: qg, CinetPay: cg, Centili: zg}, log)
@@ -144,6 +157,7 @@ func (a *App) Run(ctx context.Context) error {
 			a.close()
 			return fmt.Errorf("app: start workers: %w", err)
 		}
+		a.working.Store(true)
 		go queue.NewRecoverer(a.conn.Client, queue.Name, a.log).Run(ctx)
 	}
 	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
@@ -159,22 +173,38 @@ func (a *App) Run(ctx context.Context) error {
 	case err = <-served:
 	}
 	a.log.Info("shutting down")
+	a.draining.Store(true)
+	// The workers drain first, while the HTTP server still answers: /readyz
+	// says 503 and /metrics shows the drain.
+	if a.server != nil {
+		a.working.Store(false)
+		a.server.Shutdown() // waits for in-flight attempts, up to ShutdownTimeout
+		a.waker.Stop()      // asynq runs the tasks still waiting, at their whole second
+		sender.CloseIdleConnections()
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)
 	if a.checks != nil {
 		a.checks.Shutdown(shutdownCtx) // the runs in progress record that they did not finish
 	}
-	if a.server != nil {
-		a.server.Shutdown() // waits for in-flight attempts, up to ShutdownTimeout
-		a.waker.Stop()      // asynq runs the tasks still waiting, at their whole second
-		sender.CloseIdleConnections()
-	}
 	a.close()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
 	return err
+}
+
+// ready is /readyz's check of the process itself: not draining, and, in
+// the worker role, its asynq server running.
+func (a *App) ready() error {
+	switch {
+	case a.draining.Load():
+		return ErrDraining
+	case a.roles.Worker && !a.working.Load():
+		return ErrWorkersStopped
+	}
+	return nil
 }
 
 func (a *App) close() {
