@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/callbacksim/callbacksim/internal/store"
 )
@@ -93,7 +94,7 @@ func callbacksListCmd(cf *clientFlags) *cobra.Command {
 				return err
 			}
 			if ans.NextCursor != nil {
-				fmt.Fprintf(out, "\nmore: callbacksim callbacks list --cursor %s\n", *ans.NextCursor)
+				fmt.Fprintf(out, "\nmore: %s\n", nextPageCommand(cmd, *ans.NextCursor))
 			}
 			return nil
 		},
@@ -104,6 +105,21 @@ func callbacksListCmd(cf *clientFlags) *cobra.Command {
 	f.IntVar(&limit, "limit", 50, "callbacks per page, 1 to 500")
 	f.StringVar(&cursor, "cursor", "", "the next_cursor of the previous page")
 	return cmd
+}
+
+// nextPageCommand is the command line that lists the page after this one:
+// this one's, with every filter and flag the user gave (the token aside,
+// which stays out of the terminal's history) and the next cursor.
+func nextPageCommand(cmd *cobra.Command, cursor string) string {
+	words := []string{cmd.CommandPath()}
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		switch f.Name {
+		case "cursor", "token":
+			return
+		}
+		words = append(words, "--"+f.Name+"="+shellQuote(f.Value.String()))
+	})
+	return strings.Join(append(words, "--cursor", shellQuote(cursor)), " ")
 }
 
 func callbacksShowCmd(cf *clientFlags) *cobra.Command {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -216,9 +217,38 @@ func TestCallbacksCommands(t *testing.T) {
 		if code != ExitOK || strings.Contains(out, page.Callbacks[0].ID) || strings.Contains(out, "more:") {
 			t.Errorf("second page: exit %d\n%s", code, out)
 		}
-		code, out, _ = run(t, admin(sim, "callbacks", "list", "--limit", "1")...)
-		if code != ExitOK || !strings.Contains(out, "more: callbacksim callbacks list --cursor ") {
-			t.Errorf("a first page says how to get the next one; got:\n%s", out)
+	})
+	t.Run("the more hint repeats every filter", func(t *testing.T) {
+		// Following the hint lists the next page of the same selection:
+		// the other failed callback, and not the delivered one.
+		code, out, errOut := run(t, admin(sim, "callbacks", "list", "--status", "failed", "--provider", "qris", "--limit", "1")...)
+		_, hint, found := strings.Cut(out, "\nmore: ")
+		if code != ExitOK || !found {
+			t.Fatalf("exit %d, no more: line\n%s%s", code, out, errOut)
+		}
+		words := strings.Fields(hint)
+		for _, want := range []string{"--status=failed", "--provider=qris", "--limit=1", "--api=" + sim.URL, "--cursor"} {
+			if !slices.Contains(words, want) {
+				t.Errorf("hint %q does not repeat %s", hint, want)
+			}
+		}
+		if strings.Contains(hint, simtest.AdminToken) {
+			t.Errorf("hint %q shows the admin token", hint)
+		}
+		if words[0] != "callbacksim" {
+			t.Fatalf("hint %q is not a callbacksim command", hint)
+		}
+		code, next, errOut := run(t, append(words[1:], "--token", simtest.AdminToken)...)
+		if code != ExitOK {
+			t.Fatalf("following the hint: exit %d: %s", code, errOut)
+		}
+		onFirst := slices.IndexFunc(failed, func(id string) bool { return strings.Contains(out, id) })
+		if onFirst < 0 {
+			t.Fatalf("first page shows neither failed callback:\n%s", out)
+		}
+		other := failed[1-onFirst]
+		if !strings.Contains(next, other) || strings.Contains(next, failed[onFirst]) || strings.Contains(next, delivered) || strings.Contains(next, "more:") {
+			t.Errorf("the hint's page:\n%s\nwant the other failed callback (%s) only, after:\n%s", next, other, out)
 		}
 	})
 	t.Run("list: bad limit is a usage error", func(t *testing.T) {
