@@ -68,20 +68,30 @@ var metadataAddrs = []netip.Addr{
 var (
 	thisNetwork  = netip.MustParsePrefix("0.0.0.0/8")     // "this host on this network": Linux dials it as loopback
 	sharedSpace  = netip.MustParsePrefix("100.64.0.0/10") // carrier-grade NAT (RFC 6598)
-	nat64        = netip.MustParsePrefix("64:ff9b::/96")  // IPv4 embedded in IPv6 (RFC 6052)
 	broadcastV4  = netip.MustParseAddr("255.255.255.255")
 	errNotParsed = errors.New("cannot parse the address")
 )
 
+// deprecated are IPv6 ranges no destination may use: IPv4-compatible
+// addresses (RFC 4291 2.5.5.1; :: and ::1 are judged as themselves) and
+// site-local ones (RFC 3879).
+var deprecated = []struct {
+	prefix netip.Prefix
+	name   string
+}{
+	{netip.MustParsePrefix("::/96"), "IPv4-compatible (deprecated, RFC 4291)"},
+	{netip.MustParsePrefix("fec0::/10"), "site-local (deprecated, RFC 3879)"},
+}
+
 // Check returns an error wrapping ErrBlocked when addr may not be dialled.
+// An IPv6 address that carries an IPv4 address (mapped, SIIT, NAT64, 6to4)
+// is judged as that IPv4 address too: a translator or relay on the path
+// would carry the connection there.
 func (p Policy) Check(addr netip.Addr) error {
 	addr = addr.Unmap()
-	if nat64.Contains(addr) {
-		// A NAT64 gateway would carry the connection to the embedded IPv4
-		// address: judge that one.
-		b := addr.As16()
-		if err := p.Check(netip.AddrFrom4([4]byte(b[12:]))); err != nil {
-			return fmt.Errorf("%w (through NAT64 %s)", err, addr)
+	for _, e := range embeddedV4(addr) {
+		if err := p.Check(e.v4); err != nil {
+			return fmt.Errorf("%w (through %s %s)", err, e.via, addr)
 		}
 	}
 	switch {
@@ -91,6 +101,13 @@ func (p Policy) Check(addr netip.Addr) error {
 		return fmt.Errorf("%w: %s is link-local (cloud metadata lives there)", ErrBlocked, addr)
 	case addr.IsUnspecified() || addr.IsMulticast() || addr == broadcastV4 || thisNetwork.Contains(addr):
 		return fmt.Errorf("%w: %s is not a unicast address", ErrBlocked, addr)
+	}
+	if !addr.IsLoopback() {
+		for _, d := range deprecated {
+			if d.prefix.Contains(addr) {
+				return fmt.Errorf("%w: %s is %s", ErrBlocked, addr, d.name)
+			}
+		}
 	}
 	if i := slices.IndexFunc(p.DenyCIDRs, func(c netip.Prefix) bool { return c.Contains(addr) }); i >= 0 {
 		return fmt.Errorf("%w: %s is in egress.deny_cidrs (%s)", ErrBlocked, addr, p.DenyCIDRs[i])
