@@ -23,6 +23,7 @@ import (
 
 	"github.com/callbacksim/callbacksim/config"
 	"github.com/callbacksim/callbacksim/internal/app"
+	"github.com/callbacksim/callbacksim/internal/logdedup"
 )
 
 // Version is set at build time with -ldflags "-X .../cli.Version=...".
@@ -161,15 +162,18 @@ func parseRoles(s string) (app.Roles, error) {
 	return r, nil
 }
 
-// NewLogger returns the slog logger cfg asks for.
+// NewLogger returns the slog logger cfg asks for. Identical warnings and
+// errors are collapsed into one line per logdedup.DefaultInterval, with
+// their count.
 func NewLogger(cfg config.Log, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.Level))
 	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if cfg.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(logdedup.New(h, logdedup.DefaultInterval))
 }
 
 func serve(cmd *cobra.Command, cfg config.Config, roles app.Roles) error {
