@@ -96,16 +96,19 @@ func (s *statusRecorder) Flush() {
 	}
 }
 
-// instrument counts requests by route pattern and status, answers unknown
-// routes with a JSON 404, and turns a panic into a JSON 500 instead of a
-// dropped connection.
+// instrument gives every request an id (RequestIDHeader), counts requests
+// by route pattern and status, writes one access log line per request,
+// answers unknown routes with a JSON 404, and turns a panic into a JSON
+// 500 instead of a dropped connection.
 func instrument(m *metrics.Metrics, log *slog.Logger, mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		id := requestID(r.Header.Get(RequestIDHeader))
+		w.Header().Set(RequestIDHeader, id)
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {
-				log.Error("handler panic", "route", r.Pattern, "panic", p)
+				log.Error("handler panic", "route", r.Pattern, "request_id", id, "panic", p)
 				if rec.status == 0 {
 					httpapi.WriteJSON(rec, http.StatusInternalServerError, httpapi.Errorf(http.StatusInternalServerError, "internal error"))
 				}
@@ -114,7 +117,17 @@ func instrument(m *metrics.Metrics, log *slog.Logger, mux *http.ServeMux) http.H
 			if route == "" {
 				route = "unmatched"
 			}
-			m.HTTPRequest(route, rec.status, time.Since(start))
+			status := rec.status
+			if status == 0 {
+				status = http.StatusOK // the handler wrote nothing
+			}
+			took := time.Since(start)
+			m.HTTPRequest(route, status, took)
+			// The route pattern, never the URL: a path or query may carry
+			// an id or a secret. "code", as the metric's label, since
+			// "status" is a callback's status in other lines.
+			log.Info("request", "method", r.Method, "route", route, "code", status,
+				"duration_ms", float64(took.Microseconds())/1000, "request_id", id)
 		}()
 		if _, pattern := mux.Handler(r); pattern == "" {
 			r.Pattern = ""
