@@ -91,16 +91,18 @@ func TestLoadRejects(t *testing.T) {
 		{"unknown merchant key", "merchants:\n  - id: a\n    tokn: x\n", nil, "merchants[0]"},
 		{"negative time_scale", "time_scale: -1\n", nil, "time_scale"},
 		{"time_scale from env not a number", "", []string{"CALLBACKSIM_TIME_SCALE=fast"}, "time_scale"},
+		{"misspelt environment variable", "", []string{"CALLBACKSIM_TIME_SCAL=2"}, "CALLBACKSIM_TIME_SCAL"},
+		{"unknown environment variable", "", []string{"CALLBACKSIM_MERCHANTS=demo"}, "CALLBACKSIM_MERCHANTS"},
 		{"unparsable duration", "retention: forever\n", nil, "retention"},
-		{"unparsable schedule", "providers:\n  qris:\n    retry:\n      schedule: [5s, soon]\n", nil, "providers.qris.retry.schedule"},
-		{"negative delay", "providers:\n  qris:\n    retry:\n      schedule: [-5s]\n", nil, "providers.qris.retry.schedule"},
+		{"unparsable schedule", "providers:\n  qris:\n    retry:\n      schedule: [5s, soon]\n", nil, "providers.qris.retry.schedule[1]"},
+		{"negative delay", "providers:\n  qris:\n    retry:\n      schedule: [-5s]\n", nil, "providers.qris.retry.schedule[0]"},
 		{"unknown retry anchor", "providers:\n  centili:\n    retry:\n      anchor: start\n", nil, "providers.centili.retry.anchor"},
 		{"bad country case", "providers:\n  centili:\n    country_case: title\n", nil, "providers.centili.country_case"},
 		{"country case on another provider", "providers:\n  qris:\n    country_case: upper\n", nil, "providers.qris.country_case"},
 		{"callback id header not a boolean", "delivery:\n  callback_id_header: sometimes\n", nil, "delivery.callback_id_header"},
 		{"zero timeout", "providers:\n  centili:\n    timeout: 0s\n", nil, "providers.centili.timeout"},
-		{"stop code is a success code", "providers:\n  qris:\n    stop_codes: [200]\n", nil, "providers.qris.stop_codes"},
-		{"status out of range", "providers:\n  qris:\n    success_codes: [700]\n", nil, "providers.qris.success_codes"},
+		{"stop code is a success code", "providers:\n  qris:\n    stop_codes: [200]\n", nil, "providers.qris.stop_codes[0]"},
+		{"status out of range", "providers:\n  qris:\n    success_codes: [700]\n", nil, "providers.qris.success_codes[0]"},
 		{"merchant without id", "merchants:\n  - qris: {token: t}\n", nil, "merchants[0].id"},
 		{"duplicate merchant id", "merchants:\n  - id: a\n  - id: a\n", nil, "merchants[1].id"},
 		{"duplicate qris tokens", "merchants:\n  - id: a\n    qris: {token: t}\n  - id: b\n    qris: {token: t}\n", nil, "merchants[1].qris.token"},
@@ -192,8 +194,57 @@ merchants:
 
 func TestLoadMissingFile(t *testing.T) {
 	_, err := Load(Options{File: filepath.Join(t.TempDir(), "absent.yaml"), Environ: []string{}})
-	if !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("Load(absent file) = %v, want an error wrapping os.ErrNotExist", err)
+	if !errors.Is(err, os.ErrNotExist) || !errors.Is(err, ErrInvalid) {
+		t.Errorf("Load(absent file) = %v, want an error wrapping os.ErrNotExist and ErrInvalid", err)
+	}
+}
+
+// TestLoadErrorsSayWhat: an error names the key by its path, list index
+// included, repeats the value at fault, and suggests the key a typo meant.
+func TestLoadErrorsSayWhat(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		env  []string
+		want string
+	}{
+		{"number from the environment", "", []string{"CALLBACKSIM_TIME_SCALE=fast"}, `config: time_scale: cannot parse "fast" as a number`},
+		{"duration in a list", "providers:\n  qris:\n    retry:\n      schedule: [5s, banana]\n", nil,
+			`config: providers.qris.retry.schedule[1]: "banana" is not a duration (such as 500ms, 30s, 2m or 1h30m)`},
+		{"duration list from the environment", "", []string{"CALLBACKSIM_PROVIDERS_CENTILI_RETRY_SCHEDULE=1m, soon"},
+			`config: providers.centili.retry.schedule[1]: "soon" is not a duration (such as 500ms, 30s, 2m or 1h30m)`},
+		{"duration", "retention: forever\n", nil, `config: retention: "forever" is not a duration (such as 500ms, 30s, 2m or 1h30m)`},
+		{"whole number", "worker:\n  concurrency: lots\n", nil, `config: worker.concurrency: cannot parse "lots" as a whole number`},
+		{"status code in a list", "providers:\n  qris:\n    success_codes: [200, ok]\n", nil, `config: providers.qris.success_codes[1]: cannot parse "ok" as a whole number`},
+		{"boolean", "delivery:\n  callback_id_header: sometimes\n", nil, `config: delivery.callback_id_header: cannot parse "sometimes" as a boolean (true or false)`},
+		{"list for a string", "merchants:\n  - id: a\n    qris: {token: [1, 2]}\n", nil, `config: merchants[0].qris.token: want a string, got a list`},
+		{"misspelt key", "timescale: 2\n", nil, `config: timescale: unknown key; did you mean time_scale?`},
+		{"misspelt variable", "", []string{"CALLBACKSIM_TIME_SCAL=2"}, `config: CALLBACKSIM_TIME_SCAL: unknown environment variable; did you mean CALLBACKSIM_TIME_SCALE?`},
+		{"variable like no other", "", []string{"CALLBACKSIM_ZZZZZZZZ=1"}, `config: CALLBACKSIM_ZZZZZZZZ: unknown environment variable`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(Options{File: writeFile(t, tt.yaml), Environ: tt.env})
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("Load: %v\nwant %s", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestLoadForeignEnvironment: the variables another part of callbacksim
+// reads are left alone; other variables are not read at all.
+func TestLoadForeignEnvironment(t *testing.T) {
+	cfg, err := Load(Options{
+		Environ: []string{"CALLBACKSIM_API=http://127.0.0.1:8080", "CALLBACKSIM_TIME_SCALE=0.5", "CALLBACKSIMX=1", "TIME_SCALE=fast", "CALLBACKSIM"},
+		Foreign: []string{"CALLBACKSIM_API"},
+	})
+	if err != nil || cfg.TimeScale != 0.5 {
+		t.Errorf("Load = %v, time_scale %v; want no error and 0.5", err, cfg.TimeScale)
+	}
+	_, err = Load(Options{Environ: []string{"CALLBACKSIM_APU=x"}, Foreign: []string{"CALLBACKSIM_API"}})
+	if err == nil || !strings.Contains(err.Error(), "did you mean CALLBACKSIM_API?") {
+		t.Errorf("a typo of a foreign variable: %v, want a suggestion of CALLBACKSIM_API", err)
 	}
 }
 

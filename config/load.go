@@ -1,12 +1,15 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"reflect"
-	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
@@ -25,6 +28,11 @@ type Options struct {
 	Overrides map[string]any
 	// Environ is the environment to read; nil means os.Environ().
 	Environ []string
+	// Foreign names the CALLBACKSIM_* variables that are not configuration
+	// keys but are read by someone else (the command-line client, the
+	// tests): Load leaves them alone. Any other CALLBACKSIM_* variable that
+	// names no key is an error, as an unknown key in the file is.
+	Foreign []string
 }
 
 // defaults lists every leaf key with its default value, in the form a YAML
@@ -87,7 +95,7 @@ func Load(opts Options) (Config, error) {
 	if opts.File != "" {
 		f, err := os.Open(opts.File)
 		if err != nil {
-			return Config{}, fmt.Errorf("config: %w", err)
+			return Config{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
 		err = v.ReadConfig(f)
 		f.Close()
@@ -102,7 +110,9 @@ func Load(opts Options) (Config, error) {
 	if environ == nil {
 		environ = os.Environ()
 	}
-	applyEnv(v, environ, known)
+	if err := applyEnv(v, environ, known, opts.Foreign); err != nil {
+		return Config{}, err
+	}
 	for k, val := range opts.Overrides {
 		v.Set(k, val)
 	}
@@ -112,7 +122,7 @@ func Load(opts Options) (Config, error) {
 
 	var cfg Config
 	hook := viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
-		mapstructure.StringToTimeDurationHookFunc(),
+		durationHook,
 		commaSeparated,
 	))
 	if err := v.UnmarshalExact(&cfg, hook); err != nil {
@@ -125,22 +135,30 @@ func Load(opts Options) (Config, error) {
 }
 
 // applyEnv copies the CALLBACKSIM_* variables that name a known key over
-// it. Other CALLBACKSIM_* variables are left alone: the command-line client
-// reads some of its own.
-func applyEnv(v *viper.Viper, environ []string, known map[string]any) {
+// it, and refuses one that names no key and is not foreign.
+func applyEnv(v *viper.Viper, environ []string, known map[string]any, foreign []string) error {
 	byEnv := make(map[string]string, len(known))
 	for k := range known {
-		byEnv[EnvPrefix+"_"+strings.ToUpper(strings.NewReplacer(".", "_").Replace(k))] = k
+		byEnv[EnvName(k)] = k
 	}
 	for _, kv := range environ {
 		name, val, ok := strings.Cut(kv, "=")
-		if !ok {
+		if !ok || !strings.HasPrefix(name, EnvPrefix+"_") || slices.Contains(foreign, name) {
 			continue
 		}
-		if key, found := byEnv[name]; found {
-			v.Set(key, val)
+		key, found := byEnv[name]
+		if !found {
+			return &KeyError{Key: name, Msg: "unknown environment variable" + suggest(name, append(slices.Collect(maps.Keys(byEnv)), foreign...))}
 		}
+		v.Set(key, val)
 	}
+	return nil
+}
+
+// EnvName is the environment variable that overrides key:
+// CALLBACKSIM_REDIS_URL for redis.url.
+func EnvName(key string) string {
+	return EnvPrefix + "_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
 }
 
 // checkKeys refuses keys Load does not know. The merchants list is checked
@@ -151,9 +169,46 @@ func checkKeys(keys []string, known map[string]any) error {
 		if _, ok := known[k]; ok || k == "merchants" {
 			continue
 		}
-		return invalid(k, "unknown key")
+		return invalid(k, "unknown key%s", suggest(k, append(slices.Collect(maps.Keys(known)), "merchants")))
 	}
 	return nil
+}
+
+// suggest names the candidate closest to name, when one is close enough
+// to be a likely typo: "; did you mean time_scale?".
+func suggest(name string, candidates []string) string {
+	slices.Sort(candidates) // the first of equals, every time
+	best, bestDist := "", len(name)/3+1
+	for _, c := range candidates {
+		if d := editDistance(strings.ToLower(name), strings.ToLower(c)); d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return "; did you mean " + best + "?"
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // commaSeparated splits a string into a list where a list is expected, so
@@ -173,24 +228,82 @@ func commaSeparated(from, to reflect.Type, data any) (any, error) {
 	return parts, nil
 }
 
-var (
-	mapstructureKey = regexp.MustCompile(`'([^']*)'`)
-	listIndex       = regexp.MustCompile(`\[\d+\]$`)
-)
-
-// decodeError turns a decoder error into one line that names the key.
-func decodeError(err error) error {
-	msg := oneLine(err.Error())
-	msg = strings.TrimPrefix(msg, "decoding failed due to the following error(s): ")
-	key := "config"
-	if m := mapstructureKey.FindStringSubmatch(msg); m != nil && m[1] != "" {
-		key = m[1]
-		msg = strings.TrimSpace(strings.Replace(msg, m[0], "", 1))
-		if !strings.HasPrefix(key, "merchants") {
-			key = listIndex.ReplaceAllString(key, "") // the list, not its element
-		}
+// durationHook parses durations as mapstructure's does, with an error that
+// repeats the value.
+func durationHook(from, to reflect.Type, data any) (any, error) {
+	if from.Kind() != reflect.String || to != reflect.TypeFor[time.Duration]() {
+		return data, nil
 	}
-	return &KeyError{Key: key, Msg: msg}
+	d, err := time.ParseDuration(strings.TrimSpace(data.(string)))
+	if err != nil {
+		return nil, fmt.Errorf("%s is not a duration (such as 500ms, 30s, 2m or 1h30m)", quoteValue(data))
+	}
+	return d, nil
+}
+
+// decodeError turns a decoder error into one line that names the key, as
+// a path with list indexes (providers.qris.retry.schedule[1]), and repeats
+// the value that is wrong when it is a scalar.
+func decodeError(err error) error {
+	var de *mapstructure.DecodeError
+	if !errors.As(err, &de) {
+		return &KeyError{Key: "config", Msg: oneLine(err.Error())}
+	}
+	for {
+		var inner *mapstructure.DecodeError
+		if !errors.As(de.Unwrap(), &inner) {
+			break
+		}
+		de = inner
+	}
+	var (
+		parse  *mapstructure.ParseError
+		uncon  *mapstructure.UnconvertibleTypeError
+		reason = de.Unwrap()
+	)
+	msg := oneLine(reason.Error())
+	switch {
+	case errors.As(reason, &parse):
+		msg = fmt.Sprintf("cannot parse %s as %s", quoteValue(parse.Value), kindName(parse.Expected.Type()))
+	case errors.As(reason, &uncon):
+		msg = fmt.Sprintf("want %s, got %s", kindName(uncon.Expected.Type()), kindName(reflect.TypeOf(uncon.Value)))
+	}
+	return &KeyError{Key: de.Name(), Msg: msg}
+}
+
+// quoteValue shows a scalar the user wrote, shortened if long.
+func quoteValue(v any) string {
+	s := fmt.Sprint(v)
+	if r := []rune(s); len(r) > 64 {
+		s = string(r[:63]) + "…"
+	}
+	return strconv.Quote(s)
+}
+
+// kindName says what kind of value t holds, in the words of a YAML file.
+func kindName(t reflect.Type) string {
+	if t == nil {
+		return "nothing"
+	}
+	if t == reflect.TypeFor[time.Duration]() {
+		return "a duration"
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "a boolean (true or false)"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Map, reflect.Struct, reflect.Pointer:
+		return "a mapping"
+	}
+	return t.String()
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -94,9 +94,9 @@ func (c Config) validateProviders() error {
 	for _, name := range ProviderNames {
 		p, _ := c.Providers.Get(name)
 		prefix := "providers." + name + "."
-		for _, d := range p.Retry.Schedule {
+		for i, d := range p.Retry.Schedule {
 			if d < 0 {
-				return invalid(prefix+"retry.schedule", "delays must not be negative, got %s", d)
+				return invalid(fmt.Sprintf("%sretry.schedule[%d]", prefix, i), "delays must not be negative, got %s", d)
 			}
 		}
 		if p.Retry.Anchor != AnchorAttemptEnd && p.Retry.Anchor != AnchorFirstFailure {
@@ -113,15 +113,15 @@ func (c Config) validateProviders() error {
 			if key == "stop_codes" {
 				codes = p.StopCodes
 			}
-			for _, code := range codes {
+			for i, code := range codes {
 				if code < 100 || code > 599 {
-					return invalid(prefix+key, "%d is not an HTTP status (100-599)", code)
+					return invalid(fmt.Sprintf("%s%s[%d]", prefix, key, i), "%d is not an HTTP status (100-599)", code)
 				}
 			}
 		}
-		for _, code := range p.StopCodes {
+		for i, code := range p.StopCodes {
 			if slices.Contains(p.SuccessCodes, code) {
-				return invalid(prefix+"stop_codes", "%d is also a success code", code)
+				return invalid(fmt.Sprintf("%sstop_codes[%d]", prefix, i), "%d is also a success code", code)
 			}
 		}
 	}

@@ -129,7 +129,7 @@ func serveCmd() *cobra.Command {
 					overrides[key] = f.Value.String()
 				}
 			}
-			cfg, err := config.Load(config.Options{File: file, Overrides: overrides})
+			cfg, err := config.Load(config.Options{File: file, Overrides: overrides, Foreign: foreignEnv})
 			if err != nil {
 				return err
 			}

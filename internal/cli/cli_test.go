@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -417,5 +419,38 @@ func TestCinetPayPingHintShown(t *testing.T) {
 	code, out, _ = run(t, admin(sim, "callbacks", "show", id)...)
 	if code != ExitOK || !strings.Contains(out, "delivered") || !strings.Contains(out, want) {
 		t.Errorf("callbacks show: exit %d, want the delivered attempt with the ping hint:\n%s", code, out)
+	}
+}
+
+// TestServeConfigErrorsExit3: whatever is wrong with the configuration (a
+// missing file, a misspelt variable, a bad value), serve stops with exit 3
+// and says what.
+func TestServeConfigErrorsExit3(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte("providers:\n  qris:\n    retry:\n      schedule: [5s, banana]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		env  string
+		args []string
+		want string
+	}{
+		{"missing file", "", []string{"serve", "--config", filepath.Join(t.TempDir(), "absent.yaml")}, "absent.yaml: no such file"},
+		{"misspelt variable", "CALLBACKSIM_TIME_SCAL=2", []string{"serve"}, "CALLBACKSIM_TIME_SCAL: unknown environment variable; did you mean CALLBACKSIM_TIME_SCALE?"},
+		{"bad value", "", []string{"serve", "--config", bad}, `providers.qris.retry.schedule[1]: "banana" is not a duration`},
+		{"bad flag value", "", []string{"serve", "--time-scale", "fast"}, `time_scale: cannot parse "fast" as a number`},
+		{"merchant, misspelt variable", "CALLBACKSIM_REDIS_UR=redis://x", []string{"merchant"}, "did you mean CALLBACKSIM_REDIS_URL?"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if name, val, ok := strings.Cut(tt.env, "="); ok {
+				t.Setenv(name, val)
+			}
+			code, _, errOut := run(t, tt.args...)
+			if code != ExitConfig || !strings.Contains(errOut, tt.want) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", code, errOut, ExitConfig, tt.want)
+			}
+		})
 	}
 }

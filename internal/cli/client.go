@@ -23,6 +23,12 @@ const (
 	EnvToken = "CALLBACKSIM_TOKEN"
 )
 
+// foreignEnv are the CALLBACKSIM_* variables that name no configuration
+// key: the client commands' own, and the test suite's (internal/redistest,
+// examples). serve and merchant leave them alone, and refuse any other
+// unknown CALLBACKSIM_* variable as a likely typo.
+var foreignEnv = []string{EnvAPI, EnvToken, "CALLBACKSIM_TEST_REDIS_URL", "CALLBACKSIM_EXAMPLES"}
+
 // DefaultAPI is the simulator the client commands talk to by default.
 const DefaultAPI = "http://127.0.0.1:8080"
 

@@ -107,7 +107,7 @@ prints it; if the check fails it answers 503 so that the gateway retries.`,
 // options turns the flags, over the configuration's merchant, into the
 // merchant's options.
 func (mf *merchantFlags) options(cmd *cobra.Command) (merchant.Options, error) {
-	cfg, err := config.Load(config.Options{File: mf.file})
+	cfg, err := config.Load(config.Options{File: mf.file, Foreign: foreignEnv})
 	if err != nil {
 		return merchant.Options{}, exitCodeError{ExitConfig, err}
 	}
