@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/callbacksim/callbacksim/payloads"
@@ -63,11 +64,19 @@ const (
 // Callback is one notification a gateway owes a merchant, with the record of
 // its delivery.
 type Callback struct {
-	ID            string     `json:"id"`
-	Provider      string     `json:"provider"`
-	MerchantID    string     `json:"merchant_id"`
-	Reference     string     `json:"reference"` // the payment it is about: order_id, transaction id
-	Event         string     `json:"event"`     // the status it notifies, e.g. SUCCESS
+	ID         string `json:"id"`
+	Provider   string `json:"provider"`
+	MerchantID string `json:"merchant_id"`
+	// Reference is the merchant's own id of the payment it is about: the
+	// QRIS order_id, the CinetPay transaction_id, the Centili reference
+	// (or clientid).
+	Reference string `json:"reference"`
+	// TransactionID is the gateway's id of that payment, what a merchant
+	// de-duplicates on: QRIS transaction_id, CinetPay cpm_trans_id (its
+	// transaction_id again), Centili transactionid. Empty in records made
+	// before it was kept.
+	TransactionID string     `json:"transaction_id,omitempty"`
+	Event         string     `json:"event"` // the status it notifies, e.g. SUCCESS
 	Status        Status     `json:"status"`
 	Method        string     `json:"method"`
 	URL           string     `json:"url"`
@@ -244,6 +253,27 @@ type Filter struct {
 	Status   Status
 	Since    time.Time // created at or after
 	Until    time.Time // created before
+	// Search selects the callbacks whose id, reference or transaction id
+	// contains it, in any letter case.
+	Search string
+}
+
+// Matches reports whether cb passes f's provider, status and search; the
+// listing indexes select by creation time.
+func (f Filter) Matches(cb *Callback) bool {
+	if (f.Status != "" && cb.Status != f.Status) || (f.Provider != "" && cb.Provider != f.Provider) {
+		return false
+	}
+	if f.Search == "" {
+		return true
+	}
+	q := strings.ToLower(f.Search)
+	for _, s := range [...]string{cb.ID, cb.Reference, cb.TransactionID} {
+		if strings.Contains(strings.ToLower(s), q) {
+			return true
+		}
+	}
+	return false
 }
 
 // Page is one page of a listing, newest first.

@@ -203,3 +203,64 @@ func TestScriptsAfterFlush(t *testing.T) {
 		t.Errorf("attempts list TTL = %s, want the retention", ttl)
 	}
 }
+
+// A search matches the id, the reference or the transaction id, in any
+// letter case, anywhere in them; with other filters it narrows them. More
+// callbacks than one read of the index, and pages of one, show it keeps
+// reading until it has a page and that its cursor resumes the search.
+func TestListSearch(t *testing.T) {
+	rdb := redistest.Start(t).Client()
+	s := store.New(rdb, time.Hour)
+	ctx := context.Background()
+	base := time.Now().UTC().Truncate(time.Second)
+	for i := range 1200 {
+		cb := &store.Callback{
+			ID: fmt.Sprintf("cb_s%04d", i), Provider: config.ProviderNames[i%3], MerchantID: "m",
+			Reference: fmt.Sprintf("ORDER-%04d", i), TransactionID: fmt.Sprintf("TXN-%04d", 9999-i),
+			Method: "POST", URL: "http://m.example/", Payload: json.RawMessage(`{}`),
+			CreatedAt: base.Add(time.Duration(i) * time.Millisecond),
+		}
+		if err := s.Create(ctx, cb); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct {
+		name string
+		f    store.Filter
+		want []string
+	}{
+		{"reference, other case", store.Filter{Search: "order-0007"}, []string{"cb_s0007"}},
+		{"transaction id", store.Filter{Search: "TXN-9998"}, []string{"cb_s0001"}},
+		{"callback id", store.Filter{Search: "cb_s1100"}, []string{"cb_s1100"}},
+		{"part of a reference, newest first", store.Filter{Search: "ORDER-000"}, []string{
+			"cb_s0009", "cb_s0008", "cb_s0007", "cb_s0006", "cb_s0005", "cb_s0004", "cb_s0003", "cb_s0002", "cb_s0001", "cb_s0000"}},
+		{"with a provider", store.Filter{Search: "ORDER-000", Provider: config.ProviderNames[1]}, []string{"cb_s0007", "cb_s0004", "cb_s0001"}},
+		{"no match", store.Filter{Search: "ORDER-X"}, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, limit := range []int{1, 50} {
+				var got []string
+				cursor := ""
+				for pages := 0; ; pages++ {
+					if pages > len(tt.want) {
+						t.Fatal("more pages than matches")
+					}
+					page, err := s.List(ctx, tt.f, limit, cursor)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, cb := range page.Callbacks {
+						got = append(got, cb.ID)
+					}
+					if page.NextCursor == "" {
+						break
+					}
+					cursor = page.NextCursor
+				}
+				if diff := cmp.Diff(tt.want, got); diff != "" {
+					t.Errorf("limit %d: ids (-want +got):\n%s", limit, diff)
+				}
+			}
+		})
+	}
+}

@@ -129,6 +129,9 @@ func recordFields(cb *Callback, next string) []any {
 		"method", cb.Method, "url", cb.URL, "created_at", formatTime(cb.CreatedAt),
 		"updated_at", formatTime(cb.UpdatedAt), "next_at", next, "tries", 0,
 	}
+	if cb.TransactionID != "" {
+		f = append(f, "txn", cb.TransactionID)
+	}
 	if cb.CheckID != "" {
 		f = append(f, "check_id", cb.CheckID)
 	}
@@ -218,7 +221,7 @@ func decode(id string, m map[string]string) (*Callback, error) {
 	}
 	cb := &Callback{
 		ID: id, Provider: m["provider"], MerchantID: m["merchant_id"],
-		Reference: m["reference"], Event: m["event"], Status: Status(m["status"]),
+		Reference: m["reference"], TransactionID: m["txn"], Event: m["event"], Status: Status(m["status"]),
 		Method: m["method"], URL: m["url"],
 		CreatedAt: parseTime(m["created_at"]), UpdatedAt: parseTime(m["updated_at"]),
 	}
@@ -395,8 +398,14 @@ func parseCursor(s string) (cursor, error) {
 	return cursor{score: f, id: id}, nil
 }
 
+// searchBatch is how many index entries a search reads per round trip.
+const searchBatch = 500
+
 // List returns up to limit callbacks matching f, newest first, starting after
-// the cursor a previous page returned ("" for the first page).
+// the cursor a previous page returned ("" for the first page). A search
+// reads the records of every callback the other fields select, newest
+// first, until it has a page: it needs no index of its own, so costs no
+// memory per callback.
 func (s *Store) List(ctx context.Context, f Filter, limit int, after string) (Page, error) {
 	max, min := "+inf", "-inf"
 	var cur *cursor
@@ -421,6 +430,9 @@ func (s *Store) List(ctx context.Context, f Filter, limit int, after string) (Pa
 	var out []Callback
 	var last cursor
 	batch := int64(limit + 1)
+	if f.Search != "" {
+		batch = searchBatch // most entries will not match: read many at a time
+	}
 	for len(out) <= limit {
 		zs, err := index.next(ctx, batch)
 		if err != nil {
@@ -439,8 +451,8 @@ func (s *Store) List(ctx context.Context, f Filter, limit int, after string) (Pa
 			return Page{}, err
 		}
 		for _, cb := range cbs {
-			if (f.Status != "" && cb.Status != f.Status) || (f.Provider != "" && cb.Provider != f.Provider) {
-				continue // the index is a step behind a concurrent change
+			if !f.Matches(cb) {
+				continue // not searched for, or the index is a step behind a concurrent change
 			}
 			if len(out) == limit {
 				return Page{Callbacks: out, NextCursor: last.String()}, nil

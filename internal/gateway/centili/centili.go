@@ -176,7 +176,8 @@ func (g *Gateway) notify(ctx context.Context, m config.Merchant, req *simulateRe
 	}
 	now := g.now().UTC()
 	cb := &store.Callback{
-		ID: store.NewID(), Provider: config.Centili, MerchantID: m.ID, Reference: params["transactionid"],
+		ID: store.NewID(), Provider: config.Centili, MerchantID: m.ID,
+		Reference: cmp.Or(params["reference"], params["clientid"]), TransactionID: params["transactionid"],
 		Event: params["event_type"] + ":" + params["status"], Method: http.MethodGet,
 		URL: m.Centili.NotificationURL, CreatedAt: now,
 	}

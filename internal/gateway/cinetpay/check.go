@@ -75,7 +75,7 @@ func (g *Gateway) Forge(ctx context.Context, merchantID, transactionID, status s
 	}
 	cb := &store.Callback{
 		ID: store.NewID(), Provider: config.CinetPay, MerchantID: merchantID, Reference: p.TransactionID,
-		Event: status, Method: http.MethodPost, URL: p.NotifyURL, CreatedAt: now, Payload: payload,
+		TransactionID: p.TransactionID, Event: status, Method: http.MethodPost, URL: p.NotifyURL, CreatedAt: now, Payload: payload,
 	}
 	d.Apply(cb)
 	if err := g.queue.Submit(ctx, cb, 0, 0); err != nil {

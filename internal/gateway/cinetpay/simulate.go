@@ -210,7 +210,7 @@ func (g *Gateway) transition(ctx context.Context, m config.Merchant, key string,
 		if err != nil {
 			return queued{}, fmt.Errorf("cinetpay: encode notification: %w", err)
 		}
-		cb.URL, cb.Reference, cb.Payload = p.NotifyURL, p.TransactionID, payload
+		cb.URL, cb.Reference, cb.TransactionID, cb.Payload = p.NotifyURL, p.TransactionID, p.TransactionID, payload
 		o.Check.Apply(cb)
 	}
 	plan := o.Scenario.Plan(g.timeScale)

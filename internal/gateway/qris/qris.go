@@ -363,7 +363,7 @@ func (g *Gateway) callback(m config.Merchant, txn Transaction, status, method st
 	}
 	return &store.Callback{
 		ID: store.NewID(), Provider: config.QRIS, MerchantID: m.ID, Reference: txn.OrderID,
-		Event: status, Method: http.MethodPost, URL: txn.CallbackURL, CreatedAt: now, Payload: body,
+		TransactionID: txn.TransactionID, Event: status, Method: http.MethodPost, URL: txn.CallbackURL, CreatedAt: now, Payload: body,
 	}, nil
 }
 
