@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -178,4 +179,70 @@ func TestOperationsEndpoints(t *testing.T) {
 	if r.Status != http.StatusServiceUnavailable || e.Error == "" {
 		t.Errorf("GET /v1/callbacks with Redis down = %d %s, want 503 with a JSON error", r.Status, r.Body)
 	}
+}
+
+// Every callback's reference is the merchant's own id of the payment (for
+// Centili its reference, or clientid, not the gateway's transactionid,
+// which is transaction_id), and ?search= finds a callback by either, or by
+// its id.
+func TestListSearchesReferences(t *testing.T) {
+	sim := simtest.Start(t)
+	ok := simtest.NewMerchant(t, 200)
+	qris := simulate(t, sim, "SHOP-ORDER-77", ok.URL)
+	var centili, clientid struct {
+		CallbackID    string `json:"callback_id"`
+		TransactionID string `json:"transactionid"`
+	}
+	sim.Do("POST", "/centili/simulate", map[string]any{"service": "demo-service", "status": "success", "reference": "SHOP-REF-9"}).JSON(t, &centili)
+	sim.Do("POST", "/centili/simulate", map[string]any{"service": "demo-service", "status": "failed", "clientid": "CLIENT-5"}).JSON(t, &clientid)
+	if centili.CallbackID == "" || clientid.CallbackID == "" {
+		t.Fatal("centili simulate answered no callback id")
+	}
+	txn := sim.Callback(qris).TransactionID
+	if !strings.HasPrefix(txn, "TXN-") {
+		t.Fatalf("QRIS callback's transaction_id = %q, want the gateway's TXN-...", txn)
+	}
+	for _, tt := range []struct {
+		search, want, reference, transactionID string
+	}{
+		{"SHOP-REF-9", centili.CallbackID, "SHOP-REF-9", centili.TransactionID},
+		{centili.TransactionID, centili.CallbackID, "SHOP-REF-9", centili.TransactionID},
+		{"client-5", clientid.CallbackID, "CLIENT-5", clientid.TransactionID},
+		{"shop-order-77", qris, "SHOP-ORDER-77", txn},
+		{txn, qris, "SHOP-ORDER-77", txn},
+		{qris, qris, "SHOP-ORDER-77", txn},
+		{"  SHOP-REF-9 ", centili.CallbackID, "SHOP-REF-9", centili.TransactionID},
+		{"NO-SUCH-REF", "", "", ""},
+	} {
+		t.Run(tt.search, func(t *testing.T) {
+			var p page
+			r := sim.Admin("GET", "/v1/callbacks?search="+url.QueryEscape(tt.search), nil)
+			r.JSON(t, &p)
+			var got []string
+			for _, cb := range p.Callbacks {
+				got = append(got, cb.ID)
+			}
+			if tt.want == "" {
+				if r.Status != http.StatusOK || len(got) != 0 {
+					t.Errorf("search %q = %d %v, want 200 and none", tt.search, r.Status, got)
+				}
+				return
+			}
+			if r.Status != http.StatusOK || len(got) != 1 || got[0] != tt.want {
+				t.Fatalf("search %q = %d %v, want [%s]", tt.search, r.Status, got, tt.want)
+			}
+			if cb := p.Callbacks[0]; cb.Reference != tt.reference || cb.TransactionID != tt.transactionID {
+				t.Errorf("reference %q, transaction_id %q; want %q, %q", cb.Reference, cb.TransactionID, tt.reference, tt.transactionID)
+			}
+			if cb := sim.Callback(tt.want); cb.Reference != tt.reference {
+				t.Errorf("GET /v1/callbacks/%s: reference %q, want %q", tt.want, cb.Reference, tt.reference)
+			}
+		})
+	}
+	var p page
+	sim.Admin("GET", "/v1/callbacks?provider=qris&search=SHOP-REF-9", nil).JSON(t, &p)
+	if len(p.Callbacks) != 0 {
+		t.Errorf("search with provider=qris found %d Centili callbacks", len(p.Callbacks))
+	}
+	sim.Admin("GET", "/v1/callbacks?search="+strings.Repeat("x", 256), nil).WantError(t, http.StatusBadRequest, "search")
 }

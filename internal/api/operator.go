@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/callbacksim/callbacksim/config"
 	"github.com/callbacksim/callbacksim/internal/check"
@@ -19,6 +21,9 @@ import (
 const (
 	DefaultLimit = 50
 	MaxLimit     = 500
+	// MaxSearch is the longest ?search= text: the longest reference a
+	// gateway takes (Centili's, 255).
+	MaxSearch = 255
 )
 
 // Operator serves the operator API under /v1, behind the admin token.
@@ -90,6 +95,9 @@ func (o *Operator) list(w http.ResponseWriter, r *http.Request) error {
 	f, err := parseFilter("", q.Get("provider"), q.Get("status"))
 	if err != nil {
 		return err
+	}
+	if f.Search = strings.TrimSpace(q.Get("search")); utf8.RuneCountInString(f.Search) > MaxSearch {
+		return httpapi.BadField("search", "must be at most %d characters", MaxSearch)
 	}
 	limit := DefaultLimit
 	if s := q.Get("limit"); s != "" {

@@ -50,13 +50,14 @@ type listAnswer struct {
 
 func callbacksListCmd(cf *clientFlags) *cobra.Command {
 	var (
-		provider, status, cursor string
-		limit                    int
+		provider, status, cursor, search string
+		limit                            int
 	)
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List callbacks, newest first",
 		Example: `  callbacksim callbacks list --status failed
+  callbacksim callbacks list --search ORDER-12345
   callbacksim callbacks list --provider qris --limit 10 --json | jq -r '.callbacks[].id'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -65,7 +66,7 @@ func callbacksListCmd(cf *clientFlags) *cobra.Command {
 				return err
 			}
 			q := url.Values{}
-			for k, v := range map[string]string{"provider": provider, "status": status, "cursor": cursor} {
+			for k, v := range map[string]string{"provider": provider, "status": status, "cursor": cursor, "search": search} {
 				if v != "" {
 					q.Set(k, v)
 				}
@@ -104,6 +105,7 @@ func callbacksListCmd(cf *clientFlags) *cobra.Command {
 	f.StringVar(&status, "status", "", "only this status: pending, retrying, delivered, rejected or failed")
 	f.IntVar(&limit, "limit", 50, "callbacks per page, 1 to 500")
 	f.StringVar(&cursor, "cursor", "", "the next_cursor of the previous page")
+	f.StringVar(&search, "search", "", "only callbacks whose id, reference (order id, transaction id, Centili reference) or gateway transaction id contains this, in any letter case")
 	return cmd
 }
 

@@ -253,6 +253,19 @@ func TestCallbacksCommands(t *testing.T) {
 			t.Errorf("the hint's page:\n%s\nwant the other failed callback (%s) only, after:\n%s", next, other, out)
 		}
 	})
+	t.Run("list --search by callback id and by reference", func(t *testing.T) {
+		cb := sim.Callback(failed[1])
+		for _, q := range []string{failed[1], strings.ToLower(cb.Reference), cb.TransactionID} {
+			code, out, errOut := run(t, admin(sim, "callbacks", "list", "--search", q)...)
+			if code != ExitOK || !strings.Contains(out, failed[1]) || strings.Contains(out, failed[0]) || strings.Contains(out, delivered) {
+				t.Errorf("--search %s: exit %d, want only %s:\n%s%s", q, code, failed[1], out, errOut)
+			}
+		}
+		code, out, _ := run(t, admin(sim, "callbacks", "show", failed[1])...)
+		if code != ExitOK || !regexp.MustCompile(`(?m)^transaction\s+`+regexp.QuoteMeta(cb.TransactionID)+`$`).MatchString(out) {
+			t.Errorf("show does not print the transaction id %s:\n%s", cb.TransactionID, out)
+		}
+	})
 	t.Run("list: bad limit is a usage error", func(t *testing.T) {
 		if code, _, errOut := run(t, admin(sim, "callbacks", "list", "--limit", "501")...); code != ExitUsage || !strings.Contains(errOut, "limit") {
 			t.Errorf("exit %d, stderr %q; want 2 naming limit", code, errOut)

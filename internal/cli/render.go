@@ -159,6 +159,7 @@ func writeCallback(w io.Writer, cb store.Callback, verbose bool, now time.Time) 
 		{"callback", cb.ID},
 		{"provider", cb.Provider + " (merchant " + oneLine(cb.MerchantID) + ")"},
 		{"reference", oneLine(cb.Reference)},
+		{"transaction", oneLine(cb.TransactionID)},
 		{"event", oneLine(cb.Event)},
 		{"status", string(cb.Status)},
 		{"target", cb.Method + " " + oneLine(cb.URL)},
