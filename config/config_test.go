@@ -112,6 +112,7 @@ func TestLoadRejects(t *testing.T) {
 		{"duplicate cinetpay apikey", "merchants:\n  - id: a\n    cinetpay: {apikey: k, site_id: '1', secret_key: s}\n  - id: b\n    cinetpay: {apikey: k, site_id: '2', secret_key: s}\n", nil, "merchants[1].cinetpay.apikey"},
 		{"bad centili algorithm", "merchants:\n  - id: a\n    centili: {service: s, signature_key: k, sign_algorithm: sha512, notification_url: 'http://x/'}\n", nil, "merchants[0].centili.sign_algorithm"},
 		{"relative notification url", "merchants:\n  - id: a\n    centili: {service: s, signature_key: k, notification_url: /centili}\n", nil, "merchants[0].centili.notification_url"},
+		{"notification url with a password", "merchants:\n  - id: a\n    centili: {service: s, signature_key: k, notification_url: 'http://u:p@x/'}\n", nil, "merchants[0].centili.notification_url"},
 		{"bad redis url", "redis:\n  url: http://x\n", nil, "redis.url"},
 		{"bad redis mode", "redis:\n  mode: ring\n", nil, "redis.mode"},
 		{"cluster without addrs", "redis:\n  mode: cluster\n", nil, "redis.addrs"},

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -270,12 +271,21 @@ func (m Merchant) validateCentili(prefix string, seen uniqueness) error {
 	return nil
 }
 
-// CheckCallbackURL reports whether s is an absolute http or https URL with a
-// host, as every callback target must be.
+// MaxCallbackURL is the longest callback URL taken, in bytes.
+const MaxCallbackURL = 2048
+
+// CheckCallbackURL reports whether s can be a callback target: an absolute
+// http or https URL with a host, of at most MaxCallbackURL bytes, and with
+// no user name or password in it (Go's client would send them as Basic
+// auth, which no gateway does, and every record of the callback would show
+// them). The error says what is wrong without repeating s.
 func CheckCallbackURL(s string) error {
 	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("must be an absolute http or https URL")
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(s) > MaxCallbackURL:
+		return fmt.Errorf("must be an absolute http or https URL of at most %d bytes", MaxCallbackURL)
+	case u.User != nil:
+		return errors.New("must not hold a user name or password (user:pass@): no gateway sends them, and every record of the callback would show them")
 	}
 	return nil
 }

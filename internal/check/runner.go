@@ -161,8 +161,8 @@ func (r *Runner) plan(ctx context.Context, req Request) (*Run, time.Duration, er
 	if req.URL == "" {
 		return nil, 0, httpapi.BadField("url", "is required: the URL of the handler to check")
 	}
-	if err := config.CheckCallbackURL(req.URL); err != nil || len(req.URL) > 2048 {
-		return nil, 0, httpapi.BadField("url", "must be an absolute http or https URL of at most 2048 bytes")
+	if err := config.CheckCallbackURL(req.URL); err != nil {
+		return nil, 0, httpapi.BadField("url", "%v", err)
 	}
 	m, err := r.merchantFor(s, req.MerchantID)
 	if err != nil {

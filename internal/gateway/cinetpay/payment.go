@@ -191,8 +191,8 @@ func (p *Payment) validate() error {
 		}
 	}
 	for _, f := range [...]struct{ name, v string }{{"notify_url", p.NotifyURL}, {"return_url", p.ReturnURL}} {
-		if err := config.CheckCallbackURL(f.v); err != nil || len(f.v) > 2048 {
-			return badField(f.name, "must be an absolute http or https URL of at most 2048 bytes")
+		if err := config.CheckCallbackURL(f.v); err != nil {
+			return badField(f.name, "%v", err)
 		}
 	}
 	return nil

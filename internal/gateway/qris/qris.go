@@ -137,8 +137,8 @@ func (req initiateRequest) validate() (int64, error) {
 	if req.CallbackURL == "" {
 		return 0, httpapi.BadField("callback_url", "is required")
 	}
-	if err := config.CheckCallbackURL(req.CallbackURL); err != nil || len(req.CallbackURL) > 2048 {
-		return 0, httpapi.BadField("callback_url", "must be an absolute http or https URL of at most 2048 bytes")
+	if err := config.CheckCallbackURL(req.CallbackURL); err != nil {
+		return 0, httpapi.BadField("callback_url", "%v", err)
 	}
 	for field, v := range map[string]string{
 		"customer_name": req.CustomerName, "customer_email": req.CustomerEmail,
