@@ -73,6 +73,7 @@ type exchange struct {
 func (s *Sender) deliver(ctx context.Context, reqs []payloads.Request, timeout time.Duration) result {
 	res := result{exchanges: make([]exchange, 0, len(reqs))}
 	for _, r := range reqs {
+		r.URL = wireURL(r.URL) // recorded as sent
 		resp, err := s.send(ctx, r, timeout)
 		res.exchanges = append(res.exchanges, exchange{req: r, resp: resp, err: err})
 	}
