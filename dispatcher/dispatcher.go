@@ -153,7 +153,7 @@ func (d *Dispatcher) process(ctx context.Context, t *asynq.Task) error {
 			cb.ID, cb.Provider, cb.MerchantID, ErrUnknownProvider, asynq.SkipRetry)
 	}
 	if d.hosts != nil && task.Kind == store.Automatic {
-		release, retryIn, err := d.hosts.Acquire(ctx, cb.URL, policy.Timeout)
+		release, wait, err := d.hosts.Acquire(ctx, cb.URL, policy.Timeout)
 		if err != nil {
 			return err
 		}
@@ -161,7 +161,12 @@ func (d *Dispatcher) process(ctx context.Context, t *asynq.Task) error {
 			// Not a failure: no attempt was made. Woken at its time, not at
 			// asynq's whole second: a dead host's backlog, spread over a
 			// timeout, would come back in batches a second apart.
-			return &scheduler.DueError{At: d.now().Add(retryIn)}
+			reason := metrics.DeferHostBusy
+			if wait.Slow {
+				reason = metrics.DeferHostSlow
+			}
+			d.metrics.Deferred(cb.Provider, reason)
+			return &scheduler.DueError{At: d.now().Add(wait.In)}
 		}
 		defer release()
 	}
@@ -192,10 +197,9 @@ func (d *Dispatcher) waitUntil(ctx context.Context, due time.Time, limit time.Du
 
 // attempt sends one attempt, records it and tells asynq what follows.
 func (d *Dispatcher) attempt(ctx context.Context, cb *store.Callback, kind store.Kind, policy Policy, r payloads.Renderer) error {
+	defer d.metrics.AttemptStarted(cb.Provider)()
 	start := d.now()
-	if kind == store.Automatic && cb.Tries > 0 && cb.NextAttemptAt != nil {
-		d.metrics.RetryStarted(cb.Provider, start.Sub(*cb.NextAttemptAt))
-	}
+	d.observeStart(cb, kind, start)
 	reqs, err := r.Render(payloads.Notification{ID: cb.ID, URL: cb.URL, Payload: cb.Payload, At: start, Variant: cb.Variant})
 	if err != nil {
 		return fmt.Errorf("dispatcher: render %s: %w: %w", cb.ID, err, asynq.SkipRetry)
@@ -219,6 +223,23 @@ func (d *Dispatcher) attempt(ctx context.Context, cb *store.Callback, kind store
 	}
 	d.observe(cb, a, verdict, end, from)
 	return dec.err
+}
+
+// observeStart records how late an automatic attempt of cb starts: a
+// retry after its scheduled time, a first attempt after the callback's
+// creation or, when the scenario held it, its due time.
+func (d *Dispatcher) observeStart(cb *store.Callback, kind store.Kind, start time.Time) {
+	if kind != store.Automatic {
+		return
+	}
+	switch {
+	case cb.Tries > 0 && cb.NextAttemptAt != nil:
+		d.metrics.RetryStarted(cb.Provider, start.Sub(*cb.NextAttemptAt))
+	case cb.Tries == 0 && cb.NextAttemptAt != nil:
+		d.metrics.FirstAttempt(cb.Provider, start.Sub(*cb.NextAttemptAt))
+	case cb.Tries == 0:
+		d.metrics.FirstAttempt(cb.Provider, start.Sub(cb.CreatedAt))
+	}
 }
 
 // wake asks the waker to run the task of ctx again when err, a

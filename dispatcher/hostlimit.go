@@ -64,6 +64,15 @@ const (
 	maxHostBusyDelay = 30 * time.Second
 )
 
+// Wait is how long an attempt to a saturated host waits in the queue
+// before it tries again, and why.
+type Wait struct {
+	In time.Duration
+	// Slow: the host's attempts in flight do not come back (else they do,
+	// and all its slots are taken).
+	Slow bool
+}
+
 // NewHostLimiter returns a limiter of limit attempts in flight per host.
 func NewHostLimiter(limit int) *HostLimiter { return newHostLimiter(limit, hostWait) }
 
@@ -75,37 +84,36 @@ func newHostLimiter(limit int, wait time.Duration) *HostLimiter {
 
 // Acquire takes a slot of the host of rawURL for an attempt that gives up
 // after timeout, and returns the function that gives the slot back; or,
-// when the host is saturated by attempts that do not come back, a nil
-// release and how long to wait before trying again. It fails only when ctx
-// ends.
-func (l *HostLimiter) Acquire(ctx context.Context, rawURL string, timeout time.Duration) (release func(), retryIn time.Duration, err error) {
+// when the host is saturated, a nil release and how long to wait before
+// trying again. It fails only when ctx ends.
+func (l *HostLimiter) Acquire(ctx context.Context, rawURL string, timeout time.Duration) (release func(), wait Wait, err error) {
 	key := hostKey(rawURL)
 	h := l.ref(key)
 	select {
 	case h.slots <- struct{}{}:
-		return l.releaser(key, h, timeout), 0, nil
+		return l.releaser(key, h, timeout), Wait{}, nil
 	default:
 	}
 	if l.slow(h) {
-		retryIn := l.parkFor(h, timeout)
+		wait := Wait{In: l.parkFor(h, timeout), Slow: true}
 		l.unref(key, h)
-		return nil, retryIn, nil
+		return nil, wait, nil
 	}
 	t := time.NewTimer(l.wait)
 	defer t.Stop()
 	select {
 	case h.slots <- struct{}{}:
-		return l.releaser(key, h, timeout), 0, nil
+		return l.releaser(key, h, timeout), Wait{}, nil
 	case <-t.C:
-		retryIn := hostBusyDelay
+		wait := Wait{In: hostBusyDelay}
 		if l.slow(h) {
-			retryIn = l.parkFor(h, timeout)
+			wait = Wait{In: l.parkFor(h, timeout), Slow: true}
 		}
 		l.unref(key, h)
-		return nil, retryIn, nil
+		return nil, wait, nil
 	case <-ctx.Done():
 		l.unref(key, h)
-		return nil, 0, ctx.Err()
+		return nil, Wait{}, ctx.Err()
 	}
 }
 

@@ -71,9 +71,9 @@ func TestHostLimiter(t *testing.T) {
 			r1, _, _ := l.Acquire(ctx, url, time.Second)
 			go func() { time.Sleep(20 * time.Millisecond); r1() }()
 			start := time.Now()
-			r2, retryIn, err := l.Acquire(ctx, url, time.Second)
+			r2, wait, err := l.Acquire(ctx, url, time.Second)
 			if r2 == nil || err != nil {
-				t.Fatalf("second acquire = release %v, retry in %s, %v; want a slot", r2 != nil, retryIn, err)
+				t.Fatalf("second acquire = release %v, retry in %s, %v; want a slot", r2 != nil, wait.In, err)
 			}
 			if waited := time.Since(start); waited != 20*time.Millisecond {
 				t.Errorf("got the slot after %s, want as soon as it was freed (20ms)", waited)
@@ -97,9 +97,9 @@ func TestHostLimiter(t *testing.T) {
 			r2, _, _ := l.Acquire(ctx, url, 10*time.Second)
 			time.Sleep(2 * time.Second) // nothing came back for 3 s
 			start := time.Now()
-			r3, retryIn, err := l.Acquire(ctx, url, 10*time.Second)
-			if r3 != nil || err != nil || retryIn != 12*time.Second {
-				t.Errorf("third acquire = release %v, retry in %s, %v; want none, 12s (7s until the first times out, then half a timeout)", r3 != nil, retryIn, err)
+			r3, wait, err := l.Acquire(ctx, url, 10*time.Second)
+			if r3 != nil || err != nil || wait != (Wait{In: 12 * time.Second, Slow: true}) {
+				t.Errorf("third acquire = release %v, wait %+v, %v; want none, 12s as a slow host (7s until the first times out, then half a timeout)", r3 != nil, wait, err)
 			}
 			if waited := time.Since(start); waited != 0 {
 				t.Errorf("a slow host's task waited %s for a slot, want none", waited)
@@ -108,8 +108,8 @@ func TestHostLimiter(t *testing.T) {
 			time.Sleep(2 * time.Second) // the first came back 2 s ago; the second times out in 6 s
 			r1b, _, _ := l.Acquire(ctx, url, 10*time.Second)
 			time.Sleep(time.Second)
-			if r, retryIn, _ := l.Acquire(ctx, url, 10*time.Second); r != nil || retryIn != 10*time.Second {
-				t.Errorf("acquire = release %v, retry in %s; want none, 10s", r != nil, retryIn)
+			if r, wait, _ := l.Acquire(ctx, url, 10*time.Second); r != nil || wait.In != 10*time.Second {
+				t.Errorf("acquire = release %v, retry in %s; want none, 10s", r != nil, wait.In)
 			}
 			r2()
 			r1b()
@@ -124,11 +124,11 @@ func TestHostLimiter(t *testing.T) {
 			time.Sleep(2 * time.Second) // the attempt in flight times out in 8 s
 			seconds := map[time.Duration]int{}
 			for range 200 {
-				_, retryIn, _ := l.Acquire(ctx, url, 10*time.Second)
-				if retryIn < 8*time.Second || retryIn >= 18*time.Second {
-					t.Fatalf("retry in %s, want within [8s, 18s)", retryIn)
+				_, wait, _ := l.Acquire(ctx, url, 10*time.Second)
+				if wait.In < 8*time.Second || wait.In >= 18*time.Second {
+					t.Fatalf("retry in %s, want within [8s, 18s)", wait.In)
 				}
-				seconds[retryIn.Truncate(time.Second)]++
+				seconds[wait.In.Truncate(time.Second)]++
 			}
 			for s := 8 * time.Second; s < 18*time.Second; s += time.Second {
 				if n := seconds[s]; n == 0 || n > 60 {
@@ -146,8 +146,8 @@ func TestHostLimiter(t *testing.T) {
 				l := halfSpread(newHostLimiter(1, 50*time.Millisecond))
 				r, _, _ := l.Acquire(ctx, url, tt.timeout)
 				time.Sleep(time.Second)
-				if _, retryIn, _ := l.Acquire(ctx, url, tt.timeout); retryIn != tt.want {
-					t.Errorf("timeout %s: retry in %s, want %s", tt.timeout, retryIn, tt.want)
+				if _, wait, _ := l.Acquire(ctx, url, tt.timeout); wait.In != tt.want {
+					t.Errorf("timeout %s: retry in %s, want %s", tt.timeout, wait.In, tt.want)
 				}
 				r()
 			})
@@ -183,9 +183,9 @@ func TestHostLimiter(t *testing.T) {
 			l := newHostLimiter(1, 30*time.Millisecond)
 			r1, _, _ := l.Acquire(ctx, url, time.Minute)
 			start := time.Now()
-			r2, retryIn, _ := l.Acquire(ctx, url, time.Minute)
-			if r2 != nil || retryIn != hostBusyDelay {
-				t.Errorf("acquire on a full new host = release %v, retry in %s; want none, %s", r2 != nil, retryIn, hostBusyDelay)
+			r2, wait, _ := l.Acquire(ctx, url, time.Minute)
+			if r2 != nil || wait != (Wait{In: hostBusyDelay}) {
+				t.Errorf("acquire on a full new host = release %v, wait %+v; want none, %s as a busy host, not a slow one", r2 != nil, wait, hostBusyDelay)
 			}
 			if waited := time.Since(start); waited != 30*time.Millisecond {
 				t.Errorf("gave up after %s, want a wait of 30ms for a host that may yet answer", waited)

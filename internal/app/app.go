@@ -105,6 +105,7 @@ func New(cfg config.Config, roles Roles, log *slog.Logger) (*App, error) {
 	}
 	a.handler = api.NewHandler(opts)
 	if roles.Worker {
+		a.metrics.WorkerConcurrency(cfg.Worker.Concurrency)
 		a.waker = scheduler.NewWaker(a.inspect, queue.Name, a.timing.WakeLead)
 		a.server = asynq.NewServerFromRedisClient(conn.Client, asynq.Config{
 			Concurrency:              cfg.Worker.Concurrency,

@@ -34,6 +34,10 @@ var apiMetrics = map[string]metricSpec{
 	"callbacksim_callbacks_finished_total":          {dto.MetricType_COUNTER, []string{"provider", "status"}},
 	"callbacksim_callback_delivery_latency_seconds": {dto.MetricType_HISTOGRAM, []string{"provider"}},
 	"callbacksim_retry_lateness_seconds":            {dto.MetricType_HISTOGRAM, []string{"provider"}},
+	"callbacksim_deliveries_deferred_total":         {dto.MetricType_COUNTER, []string{"provider", "reason"}},
+	"callbacksim_delivery_attempts_in_flight":       {dto.MetricType_GAUGE, []string{"provider"}},
+	"callbacksim_first_attempt_delay_seconds":       {dto.MetricType_HISTOGRAM, []string{"provider"}},
+	"callbacksim_worker_concurrency":                {dto.MetricType_GAUGE, nil},
 	"callbacksim_queue_tasks":                       {dto.MetricType_GAUGE, []string{"queue", "state"}},
 	"callbacksim_queue_latency_seconds":             {dto.MetricType_GAUGE, []string{"queue"}},
 	"callbacksim_queue_up":                          {dto.MetricType_GAUGE, nil},
@@ -57,6 +61,8 @@ func allowed(label, value string) bool {
 		return slices.Contains([]string{"1xx", "2xx", "3xx", "4xx", "5xx", "timeout", "network"}, value)
 	case "status":
 		return slices.Contains([]string{"delivered", "rejected", "failed"}, value)
+	case "reason":
+		return slices.Contains(metrics.DeferReasons, value)
 	case "state":
 		return slices.Contains(metrics.QueueStates, value)
 	case "queue":

@@ -28,6 +28,10 @@ var (
 	// RetryLatenessBuckets resolves the worker's poll interval (10 ms by
 	// default) in milliseconds, and still places a backlog of seconds.
 	RetryLatenessBuckets = []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
+	// FirstAttemptDelayBuckets spans a first attempt taken by an idle
+	// worker within its poll interval to a backlog of minutes behind busy
+	// workers or a saturated host.
+	FirstAttemptDelayBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600}
 	// HTTPRequestBuckets spans API answers from sub-millisecond to a slow
 	// Redis.
 	HTTPRequestBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}
@@ -44,6 +48,19 @@ var (
 	CodeClasses = []string{"1xx", "2xx", "3xx", "4xx", "5xx", "timeout", "network"}
 	// FinalStatuses are the status label's values (the final store.Status).
 	FinalStatuses = []string{"delivered", "rejected", "failed"}
+	// DeferReasons are the reason label's values of deliveries_deferred_total:
+	// why a due automatic attempt went back to the queue unsent.
+	DeferReasons = []string{DeferHostBusy, DeferHostSlow}
+)
+
+// Why a due attempt was deferred.
+const (
+	// DeferHostBusy: the merchant host's attempts in flight are at
+	// worker.max_per_host and come back; the attempt tries again in a second.
+	DeferHostBusy = "host_busy"
+	// DeferHostSlow: the host is at its limit with attempts that do not
+	// come back; the attempt waits until the first of them times out.
+	DeferHostSlow = "host_slow"
 )
 
 // Metrics holds the collectors of one process; its methods record what
@@ -55,6 +72,10 @@ type Metrics struct {
 	finished           *prometheus.CounterVec
 	deliveryLatency    *prometheus.HistogramVec
 	retryLateness      *prometheus.HistogramVec
+	deferred           *prometheus.CounterVec
+	inFlight           *prometheus.GaugeVec
+	firstAttemptDelay  *prometheus.HistogramVec
+	concurrency        prometheus.Gauge
 	httpRequests       *prometheus.CounterVec
 	httpRequestSeconds *prometheus.HistogramVec
 }
@@ -90,6 +111,23 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help:    "Actual minus scheduled start of each retry.",
 			Buckets: RetryLatenessBuckets,
 		}, []string{"provider"}),
+		deferred: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "deliveries_deferred_total",
+			Help: "Due automatic attempts sent back to the queue unsent, by reason (host_busy, host_slow).",
+		}, []string{"provider", "reason"}),
+		inFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: Namespace, Name: "delivery_attempts_in_flight",
+			Help: "Attempts being sent by this process, from their start until they are recorded.",
+		}, []string{"provider"}),
+		firstAttemptDelay: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: Namespace, Name: "first_attempt_delay_seconds",
+			Help:    "Time from a callback's creation (or the end of its scenario delay) to the start of its first attempt.",
+			Buckets: FirstAttemptDelayBuckets,
+		}, []string{"provider"}),
+		concurrency: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: Namespace, Name: "worker_concurrency",
+			Help: "Deliveries this process runs at a time (worker.concurrency; 0 without the worker role).",
+		}),
 		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "http_requests_total",
 			Help: "Requests served by the HTTP API, by route pattern and status code.",
@@ -101,12 +139,18 @@ func New(reg prometheus.Registerer) *Metrics {
 		}, []string{"route"}),
 	}
 	reg.MustRegister(m.paymentsInitiated, m.attempts, m.attemptDuration, m.finished,
-		m.deliveryLatency, m.retryLateness, m.httpRequests, m.httpRequestSeconds)
+		m.deliveryLatency, m.retryLateness, m.deferred, m.inFlight, m.firstAttemptDelay, m.concurrency,
+		m.httpRequests, m.httpRequestSeconds)
 	for _, p := range config.ProviderNames {
 		m.paymentsInitiated.WithLabelValues(p)
 		m.attemptDuration.WithLabelValues(p)
 		m.deliveryLatency.WithLabelValues(p)
 		m.retryLateness.WithLabelValues(p)
+		m.inFlight.WithLabelValues(p)
+		m.firstAttemptDelay.WithLabelValues(p)
+		for _, r := range DeferReasons {
+			m.deferred.WithLabelValues(p, r)
+		}
 		for _, o := range Outcomes {
 			for _, c := range CodeClasses {
 				m.attempts.WithLabelValues(p, o, c)
@@ -146,6 +190,30 @@ func (m *Metrics) CallbackFinished(provider, status string, latency time.Duratio
 func (m *Metrics) RetryStarted(provider string, lateness time.Duration) {
 	m.retryLateness.WithLabelValues(provider).Observe(lateness.Seconds())
 }
+
+// Deferred counts a due automatic attempt of provider sent back to the
+// queue unsent, for reason (one of DeferReasons).
+func (m *Metrics) Deferred(provider, reason string) {
+	m.deferred.WithLabelValues(provider, reason).Inc()
+}
+
+// AttemptStarted counts an attempt of provider in flight, until the
+// returned function is called.
+func (m *Metrics) AttemptStarted(provider string) (ended func()) {
+	g := m.inFlight.WithLabelValues(provider)
+	g.Inc()
+	return g.Dec
+}
+
+// FirstAttempt records how long after it was due (its creation, or the end
+// of its scenario delay) the first attempt of a callback of provider
+// started.
+func (m *Metrics) FirstAttempt(provider string, delay time.Duration) {
+	m.firstAttemptDelay.WithLabelValues(provider).Observe(max(delay, 0).Seconds())
+}
+
+// WorkerConcurrency records how many deliveries the process runs at a time.
+func (m *Metrics) WorkerConcurrency(n int) { m.concurrency.Set(float64(n)) }
 
 // HTTPRequest counts a request the HTTP API served on route (a mux
 // pattern, or "unmatched") with status code, in d.

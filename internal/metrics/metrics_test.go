@@ -53,6 +53,10 @@ func TestHistogramBucketsFitWhatTheyMeasure(t *testing.T) {
 			name: "retry lateness: ms, around the poll interval", buckets: metrics.RetryLatenessBuckets,
 			lo: .001, hi: 10, bounds: []float64{cfg.Worker.PollInterval.Seconds(), 2 * cfg.Worker.PollInterval.Seconds()},
 		},
+		{
+			name: "first attempt delay: within a poll interval to a backlog of minutes", buckets: metrics.FirstAttemptDelayBuckets,
+			lo: .001, hi: 300, bounds: []float64{cfg.Worker.PollInterval.Seconds(), 1},
+		},
 		{name: "http request duration", buckets: metrics.HTTPRequestBuckets, lo: .0005, hi: 1},
 	}
 	for _, tt := range tests {
@@ -88,6 +92,10 @@ func TestNewRegistersEveryMetricWithItsLabels(t *testing.T) {
 	m.AttemptDone("qris", "delivered", "2xx", 10*time.Millisecond)
 	m.CallbackFinished("qris", "delivered", 20*time.Millisecond)
 	m.RetryStarted("qris", 3*time.Millisecond)
+	m.Deferred("qris", metrics.DeferHostBusy)
+	m.AttemptStarted("qris")()
+	m.FirstAttempt("qris", 5*time.Millisecond)
+	m.WorkerConcurrency(50)
 	m.HTTPRequest("GET /healthz", 200, time.Millisecond)
 
 	fams, err := reg.Gather()
@@ -145,13 +153,16 @@ func TestEveryLabelCombinationStartsAtZero(t *testing.T) {
 		"callbacksim_callbacks_finished_total":          providers * len(metrics.FinalStatuses),
 		"callbacksim_callback_delivery_latency_seconds": providers,
 		"callbacksim_retry_lateness_seconds":            providers,
+		"callbacksim_deliveries_deferred_total":         providers * len(metrics.DeferReasons),
+		"callbacksim_delivery_attempts_in_flight":       providers,
+		"callbacksim_first_attempt_delay_seconds":       providers,
 	}
 	for name, n := range want {
 		if got := len(series[name]); got != n {
 			t.Errorf("%s: %d series at start, want %d", name, got, n)
 		}
 		for _, s := range series[name] {
-			if v := s.GetCounter().GetValue() + float64(s.GetHistogram().GetSampleCount()); v != 0 {
+			if v := s.GetCounter().GetValue() + s.GetGauge().GetValue() + float64(s.GetHistogram().GetSampleCount()); v != 0 {
 				t.Errorf("%s %v = %v at start, want 0", name, s.GetLabel(), v)
 			}
 		}
