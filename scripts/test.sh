@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs callbacksim's whole test suite on a fresh machine: installs what the
 # tests need when it is missing (redis-server; chromium for the dashboard's
-# browser test; Node and npm, PHP and Flask for the example merchant apps,
+# browser test; curl, which runs the copy-as-curl commands; Node and npm, PHP and Flask for the example merchant apps,
 # all Debian packages; Express from npm), then gofmt, vet, staticcheck, a
 # short fuzzing pass, and the race-enabled tests.
 set -euo pipefail
@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v chromium >/dev/null || [ -n "${CHROME_PATH:-}" ] || need+=(chromium)
+command -v curl >/dev/null || need+=(curl) # copy as curl: the tests run the commands
 # The example merchant apps (examples/): each run script names what it uses.
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)

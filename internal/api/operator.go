@@ -51,6 +51,7 @@ func (o *Operator) Limit(l *ratelimit.Limiter) *Operator {
 func (o *Operator) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/callbacks", o.auth(o.list))
 	mux.HandleFunc("GET /v1/callbacks/{id}", o.auth(o.show))
+	mux.HandleFunc("GET /v1/callbacks/{id}/attempts/{n}/curl", o.auth(o.curl))
 	mux.HandleFunc("POST /v1/callbacks/{id}/resend", o.auth(o.resend))
 	mux.HandleFunc("POST /v1/callbacks/{id}/retry-now", o.auth(o.retryNow))
 	mux.HandleFunc("POST /v1/callbacks/resend", o.auth(o.resendBulk))

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -11,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/callbacksim/callbacksim/internal/curlcmd"
 	"github.com/callbacksim/callbacksim/internal/store"
 )
 
@@ -119,18 +122,31 @@ func nextPageCommand(cmd *cobra.Command, cursor string) string {
 		case "cursor", "token":
 			return
 		}
-		words = append(words, "--"+f.Name+"="+shellQuote(f.Value.String()))
+		words = append(words, "--"+f.Name+"="+curlcmd.Quote(f.Value.String()))
 	})
-	return strings.Join(append(words, "--cursor", shellQuote(cursor)), " ")
+	return strings.Join(append(words, "--cursor", curlcmd.Quote(cursor)), " ")
 }
 
 func callbacksShowCmd(cf *clientFlags) *cobra.Command {
-	var verbose bool
+	var (
+		verbose, asCurl bool
+		attempt         int
+		target          string
+	)
 	cmd := &cobra.Command{
 		Use:   "show ID",
 		Short: "Show a callback and every attempt: what was sent, what came back, and a hint when it failed",
-		Args:  exactArgs(1, "one callback id"),
+		Example: `  callbacksim callbacks show cb_... -v
+  callbacksim callbacks show cb_... --curl                    # the last attempt's request, as a curl command
+  callbacksim callbacks show cb_... --curl --attempt 1 --url http://127.0.0.1:3000/webhooks/qris | sh`,
+		Args: exactArgs(1, "one callback id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if !asCurl && (cmd.Flags().Changed("attempt") || target != "") {
+				return usageError{errors.New("--attempt and --url go with --curl")}
+			}
+			if asCurl && (cf.json || verbose) {
+				return usageError{errors.New("--curl prints the command alone: leave out --json and --verbose")}
+			}
 			c, err := cf.newClient(true)
 			if err != nil {
 				return err
@@ -140,14 +156,43 @@ func callbacksShowCmd(cf *clientFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if asCurl {
+				return writeCurl(cmd.OutOrStdout(), cb, attempt, target)
+			}
 			if cf.json {
 				return printJSON(cmd.OutOrStdout(), raw)
 			}
 			return writeCallback(cmd.OutOrStdout(), cb, verbose, time.Now())
 		},
 	}
-	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print every request and answer: headers and bodies")
+	f := cmd.Flags()
+	f.BoolVarP(&verbose, "verbose", "v", false, "print every request and answer: headers and bodies")
+	f.BoolVar(&asCurl, "curl", false, "print an attempt's request as a curl command that sends it again, byte for byte (headers in order, body, signature as sent)")
+	f.IntVar(&attempt, "attempt", 0, "with --curl: the attempt's number (default: the last)")
+	f.StringVar(&target, "url", "", "with --curl: send it here instead (scheme, host and path; the original query is kept unless this URL has one)")
 	return cmd
+}
+
+// writeCurl prints attempt n of cb (0: the last) as a curl command.
+func writeCurl(w io.Writer, cb store.Callback, n int, target string) error {
+	if len(cb.Attempts) == 0 {
+		return exitCodeError{ExitNotFound, fmt.Errorf("callback %s has no attempt yet: nothing was sent to replay", cb.ID)}
+	}
+	if n == 0 {
+		n = len(cb.Attempts)
+	}
+	if n < 1 || n > len(cb.Attempts) {
+		return exitCodeError{ExitNotFound, fmt.Errorf("callback %s has %d attempt(s), no attempt %d", cb.ID, len(cb.Attempts), n)}
+	}
+	line, err := curlcmd.Command(cb.Attempts[n-1].Request, target)
+	if errors.Is(err, curlcmd.ErrBadTarget) {
+		return usageError{fmt.Errorf("--url %w", err)}
+	}
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(w, line)
+	return err
 }
 
 // bulkAnswer is the body of POST /v1/callbacks/resend.

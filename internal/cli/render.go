@@ -48,17 +48,6 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(sanitize(s)), " ")
 }
 
-// shellQuote makes s one word of a POSIX shell command line: as it is when
-// it holds only characters no shell treats specially, else in single quotes.
-func shellQuote(s string) string {
-	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
-		return !(r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("-_.,:/@%+=", r)))
-	}) {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
 // truncate shortens s to n runes with an ellipsis.
 func truncate(s string, n int) string {
 	r := []rune(s)
