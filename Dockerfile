@@ -14,7 +14,7 @@ RUN go mod download
 COPY . .
 ARG VERSION=dev
 RUN CGO_ENABLED=0 GOOS=linux go build -trimpath \
-      -ldflags "-s -w -X github.com/callbacksim/callbacksim/internal/cli.Version=${VERSION}" \
+      -ldflags "-s -w -X github.com/callbacksim/callbacksim/internal/buildinfo.Version=${VERSION}" \
       -o /out/callbacksim ./cmd/callbacksim
 
 # Alpine rather than distroless: compose healthchecks need busybox's wget

@@ -7,8 +7,12 @@ run:
 test:
 	scripts/test.sh
 
+# The version make build stamps (callbacksim --version, callbacksim_build_info):
+# the nearest tag and commit, e.g. v1.2.0-3-g1a2b3c4-dirty; dev outside git.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
 build:
-	CGO_ENABLED=0 go build -o bin/callbacksim ./cmd/callbacksim
+	CGO_ENABLED=0 go build -ldflags "-X github.com/callbacksim/callbacksim/internal/buildinfo.Version=$(VERSION)" -o bin/callbacksim ./cmd/callbacksim
 
 # The benchmark of BENCHMARKS.md: starts its own redis-server; ARGS passes
 # flags, e.g. make bench ARGS='-only throughput -n 10000'.

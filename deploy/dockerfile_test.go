@@ -81,8 +81,8 @@ func TestDockerfileBuildsAStaticBinaryOnASmallNonRootImage(t *testing.T) {
 			t.Errorf("go build builds %s: %v", m[2], err)
 		}
 	}
-	if x := regexp.MustCompile(`-X (\S+)\.Version=`).FindStringSubmatch(goBuild); x == nil || x[1] != "github.com/callbacksim/callbacksim/internal/cli" {
-		t.Errorf("go build %q does not stamp cli.Version", goBuild)
+	if x := regexp.MustCompile(`-X (\S+)\.Version=`).FindStringSubmatch(goBuild); x == nil || x[1] != "github.com/callbacksim/callbacksim/internal/buildinfo" {
+		t.Errorf("go build %q does not stamp buildinfo.Version", goBuild)
 	}
 
 	var user, entrypoint string

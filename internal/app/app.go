@@ -24,6 +24,7 @@ import (
 	"github.com/callbacksim/callbacksim/config"
 	"github.com/callbacksim/callbacksim/dispatcher"
 	"github.com/callbacksim/callbacksim/internal/api"
+	"github.com/callbacksim/callbacksim/internal/buildinfo"
 	"github.com/callbacksim/callbacksim/internal/check"
 	"github.com/callbacksim/callbacksim/internal/egress"
 	"github.com/callbacksim/callbacksim/internal/gateway/centili"
@@ -85,7 +86,7 @@ func New(cfg config.Config, roles Roles, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	a := &App{cfg: cfg, roles: roles, log: log, conn: conn, registry: prometheus.NewRegistry()}
-	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), metrics.NewBuildInfo(buildinfo.Read()))
 	a.metrics = metrics.New(a.registry)
 	a.store = store.New(conn.Client, cfg.Retention)
 	a.client = asynq.NewClientFromRedisClient(a.store.ScriptClient()) // enqueues join the store's pipelines

@@ -23,11 +23,9 @@ import (
 
 	"github.com/callbacksim/callbacksim/config"
 	"github.com/callbacksim/callbacksim/internal/app"
+	"github.com/callbacksim/callbacksim/internal/buildinfo"
 	"github.com/callbacksim/callbacksim/internal/logdedup"
 )
-
-// Version is set at build time with -ldflags "-X .../cli.Version=...".
-var Version = "dev"
 
 // Exit codes a script can rely on.
 const (
@@ -54,7 +52,9 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		Short:         "Simulate payment gateways' callbacks against your handlers",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       buildinfo.Read().String(),
 	}
+	root.SetVersionTemplate("{{.Version}}")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetArgs(args)
@@ -97,10 +97,10 @@ func (e exitCodeError) Unwrap() error { return e.err }
 func versionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print the version",
+		Short: "Print the version, the VCS revision and the Go version (as --version does)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintln(cmd.OutOrStdout(), "callbacksim", Version)
+			fmt.Fprint(cmd.OutOrStdout(), buildinfo.Read())
 			return nil
 		},
 	}
@@ -190,7 +190,7 @@ func serve(cmd *cobra.Command, cfg config.Config, roles app.Roles) error {
 		log.Warn("redis.url is empty: using an embedded in-memory Redis; nothing persists across restarts")
 	}
 	out := cmd.OutOrStdout()
-	fmt.Fprintf(out, "callbacksim %s listening on http://%s (roles: %s)\n", Version, a.Addr(), rolesString(roles))
+	fmt.Fprintf(out, "callbacksim %s listening on http://%s (roles: %s)\n", buildinfo.Read().Version, a.Addr(), rolesString(roles))
 	if generated && roles.API {
 		fmt.Fprintf(out, "admin token (printed once; set admin.token to choose it): %s\n", cfg.Admin.Token)
 	}

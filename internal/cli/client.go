@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/callbacksim/callbacksim/internal/buildinfo"
 )
 
 // Environment variables the client commands read when their flag is not
@@ -129,7 +131,7 @@ func (c *client) do(ctx context.Context, method, path string, body any, admin bo
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "callbacksim-cli/"+Version)
+	req.Header.Set("User-Agent", "callbacksim-cli/"+buildinfo.Read().Version)
 	if admin {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}

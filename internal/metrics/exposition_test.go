@@ -12,6 +12,7 @@ import (
 
 	"github.com/callbacksim/callbacksim/config"
 	"github.com/callbacksim/callbacksim/internal/app"
+	"github.com/callbacksim/callbacksim/internal/buildinfo"
 	"github.com/callbacksim/callbacksim/internal/metrics"
 	"github.com/callbacksim/callbacksim/internal/opstest"
 	"github.com/callbacksim/callbacksim/internal/queue"
@@ -43,6 +44,7 @@ var apiMetrics = map[string]metricSpec{
 	"callbacksim_queue_up":                          {dto.MetricType_GAUGE, nil},
 	"callbacksim_http_requests_total":               {dto.MetricType_COUNTER, []string{"code", "route"}},
 	"callbacksim_http_request_duration_seconds":     {dto.MetricType_HISTOGRAM, []string{"route"}},
+	"callbacksim_build_info":                        {dto.MetricType_GAUGE, []string{"goversion", "revision", "version"}},
 }
 
 var (
@@ -73,6 +75,12 @@ func allowed(label, value string) bool {
 		return httpCode.MatchString(value)
 	case "le":
 		return true
+	case "version":
+		return value == buildinfo.Read().Version
+	case "revision":
+		return value == buildinfo.Read().Revision
+	case "goversion":
+		return value == buildinfo.Read().GoVersion
 	}
 	return false
 }
@@ -141,6 +149,7 @@ func TestMetricsExpositionOfALiveSimulator(t *testing.T) {
 		{"callbacksim_queue_up", nil, 1},
 		{"callbacksim_queue_tasks", []string{"state", "archived"}, 1},
 		{"callbacksim_http_requests_total", []string{"route", "unmatched", "code", "404"}, 1},
+		{"callbacksim_build_info", []string{"version", buildinfo.Read().Version}, 1},
 	}
 	for _, c := range checks {
 		if got := opstest.Sum(fams, c.name, c.match...); got != c.want {

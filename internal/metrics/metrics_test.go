@@ -11,6 +11,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/internal/buildinfo"
 	"github.com/callbacksim/callbacksim/internal/metrics"
 )
 
@@ -106,10 +107,13 @@ func TestNewRegistersEveryMetricWithItsLabels(t *testing.T) {
 	for _, f := range fams {
 		got[f.GetName()] = f
 	}
-	// Everything of API.md's table but the queue gauges, which come from
-	// the QueueCollector, not from New.
+	// Everything of API.md's table but the queue gauges and the build
+	// information, which come from the QueueCollector and NewBuildInfo,
+	// not from New.
 	want := maps.Clone(apiMetrics)
-	maps.DeleteFunc(want, func(name string, _ metricSpec) bool { return strings.HasPrefix(name, "callbacksim_queue_") })
+	maps.DeleteFunc(want, func(name string, _ metricSpec) bool {
+		return strings.HasPrefix(name, "callbacksim_queue_") || name == "callbacksim_build_info"
+	})
 	if len(got) != len(want) {
 		t.Errorf("registered %d families, want %d", len(got), len(want))
 	}
@@ -175,5 +179,23 @@ func TestEveryLabelCombinationStartsAtZero(t *testing.T) {
 	}
 	if !failed {
 		t.Error(`callbacks_finished_total{status="failed"} does not exist before the first failure`)
+	}
+}
+
+func TestBuildInfo(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(metrics.NewBuildInfo(buildinfo.Info{Version: "v1.2.0", Revision: "1a2b3c4d", GoVersion: "go1.26.8"}))
+	fams, err := reg.Gather()
+	if err != nil || len(fams) != 1 || len(fams[0].GetMetric()) != 1 {
+		t.Fatalf("Gather = %v, %v; want one family of one series", fams, err)
+	}
+	f, m := fams[0], fams[0].GetMetric()[0]
+	labels := map[string]string{}
+	for _, l := range m.GetLabel() {
+		labels[l.GetName()] = l.GetValue()
+	}
+	want := map[string]string{"version": "v1.2.0", "revision": "1a2b3c4d", "goversion": "go1.26.8"}
+	if f.GetName() != "callbacksim_build_info" || f.GetType() != dto.MetricType_GAUGE || m.GetGauge().GetValue() != 1 || !maps.Equal(labels, want) {
+		t.Errorf("got %s %s %v = %v; want callbacksim_build_info GAUGE %v = 1", f.GetName(), f.GetType(), labels, m.GetGauge().GetValue(), want)
 	}
 }
