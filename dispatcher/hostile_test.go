@@ -31,6 +31,8 @@ type hostileCase struct {
 	errPart   string // part of the attempt's error text
 	status    int    // the recorded response status; 0 when none
 	truncated bool
+	// headersCut: the recorded headers are cut to the limits.
+	headersCut bool
 }
 
 func hostileCases(t *testing.T, redirectTarget *hostile.Server) []hostileCase {
@@ -40,6 +42,8 @@ func hostileCases(t *testing.T, redirectTarget *hostile.Server) []hostileCase {
 	trickle := hostile.Trickle(t, 200, 25*time.Millisecond)
 	trickleHead := hostile.TrickleHead(t, 25*time.Millisecond)
 	huge := hostile.Huge(t, 10<<20)
+	hugeHeaders := hostile.HugeHeaders(t, 8<<20, 1000)
+	manyHeaders := hostile.HugeHeaders(t, 60<<10, 60)
 	redirect := hostile.Redirect(t, redirectTarget.URL)
 	garbage := hostile.Garbage(t)
 	short := hostile.ShortBody(t)
@@ -52,6 +56,8 @@ func hostileCases(t *testing.T, redirectTarget *hostile.Server) []hostileCase {
 		{name: "trickles its body past the timeout", url: fixed(trickle.URL), policy: open, outcome: store.OutcomeRetry, cause: CauseTimeout, status: 200},
 		{name: "trickles its headers past the timeout", url: fixed(trickleHead.URL), policy: open, outcome: store.OutcomeRetry, cause: CauseTimeout},
 		{name: "answers 10 MB", url: fixed(huge.URL), policy: open, outcome: store.OutcomeDelivered, status: 200, truncated: true},
+		{name: "answers 8 MB of headers", url: fixed(hugeHeaders.URL), policy: open, outcome: store.OutcomeRetry, cause: CauseNetwork, errPart: "headers exceeded"},
+		{name: "answers 60 KiB of headers in 1000 lines", url: fixed(manyHeaders.URL), policy: open, outcome: store.OutcomeDelivered, status: 200, headersCut: true},
 		{name: "redirects", url: fixed(redirect.URL), policy: open, outcome: store.OutcomeRetry, status: http.StatusFound},
 		{name: "speaks broken HTTP", url: fixed(garbage.URL), policy: open, outcome: store.OutcomeRetry, cause: CauseNetwork, errPart: "malformed HTTP"},
 		{name: "cuts its body short", url: fixed(short.URL), policy: open, outcome: store.OutcomeRetry, cause: CauseReset, status: 200},
@@ -98,6 +104,21 @@ func TestHostileMerchants(t *testing.T) {
 				if !a.Response.Truncated || len(a.Response.Body) != MaxKeptBody {
 					t.Errorf("recorded body: %d bytes, truncated %v; want the first %d bytes, truncated", len(a.Response.Body), a.Response.Truncated, MaxKeptBody)
 				}
+			}
+			if tc.headersCut {
+				n, size := 0, 0
+				for name, vs := range a.Response.Headers {
+					for _, v := range vs {
+						n, size = n+1, size+len(name)+len(v)
+					}
+				}
+				if !a.Response.HeadersTruncated || n != MaxKeptHeaders || size > MaxKeptHeaderBytes {
+					t.Errorf("recorded headers: %d values, %d bytes, truncated %v; want %d values of at most %d bytes, truncated",
+						n, size, a.Response.HeadersTruncated, MaxKeptHeaders, MaxKeptHeaderBytes)
+				}
+			}
+			if len(a.Error) > maxKeptError+len("timeout: ... (cut)") {
+				t.Errorf("attempt error is %d bytes, want at most about %d", len(a.Error), maxKeptError)
 			}
 			if limit := float64(attemptTimeout.Milliseconds()) + 1500; a.DurationMS > limit {
 				t.Errorf("attempt took %.0f ms, want it bounded by the %s timeout", a.DurationMS, attemptTimeout)

@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/callbacksim/callbacksim/internal/egress"
@@ -17,6 +20,24 @@ import (
 
 // MaxKeptBody is how much of a merchant's answer an attempt keeps.
 const MaxKeptBody = 64 << 10
+
+// MaxResponseHeaderBytes is how much of an answer's status line and
+// headers is read. A merchant that sends more gets a failed attempt
+// ("network: net/http: server response headers exceeded ..."), as it would
+// from the HTTP clients gateways use; Go's default is 10 MB.
+const MaxResponseHeaderBytes = 64 << 10
+
+// MaxKeptHeaders and MaxKeptHeaderBytes (names and values) bound the
+// headers an attempt keeps; the values past either are left out and the
+// response is marked HeadersTruncated.
+const (
+	MaxKeptHeaders     = 64
+	MaxKeptHeaderBytes = 16 << 10
+)
+
+// maxKeptError bounds an attempt's error text: Go quotes a malformed
+// status or header line in its error.
+const maxKeptError = 1 << 10
 
 // maxDrained is how much of an answer is read past MaxKeptBody so that the
 // connection can be reused; a longer answer closes the connection.
@@ -35,14 +56,15 @@ func NewSender(policy egress.Policy) *Sender {
 	dialer.Timeout = 10 * time.Second
 	dialer.KeepAlive = 30 * time.Second
 	transport := &http.Transport{
-		DialContext:           dialer.DialContext,
-		ForceAttemptHTTP2:     true,
-		DisableCompression:    true, // send exactly the rendered headers
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
+		DialContext:            dialer.DialContext,
+		ForceAttemptHTTP2:      true,
+		DisableCompression:     true, // send exactly the rendered headers
+		MaxIdleConns:           1024,
+		MaxIdleConnsPerHost:    256,
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    10 * time.Second,
+		ExpectContinueTimeout:  time.Second,
+		MaxResponseHeaderBytes: MaxResponseHeaderBytes,
 	}
 	return &Sender{client: &http.Client{
 		Transport: transport,
@@ -98,7 +120,8 @@ func (s *Sender) send(ctx context.Context, r payloads.Request, timeout time.Dura
 	}
 	defer resp.Body.Close()
 	kept, err := io.ReadAll(io.LimitReader(resp.Body, MaxKeptBody+1))
-	out := &store.Response{Status: resp.StatusCode, Headers: resp.Header}
+	out := &store.Response{Status: resp.StatusCode}
+	out.Headers, out.HeadersTruncated = keptHeaders(resp.Header)
 	if len(kept) > MaxKeptBody {
 		kept, out.Truncated = kept[:MaxKeptBody], true
 	}
@@ -112,6 +135,26 @@ func (s *Sender) send(ctx context.Context, r payloads.Request, timeout time.Dura
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrained))
 	}
 	return out, nil
+}
+
+// keptHeaders returns the headers of h an attempt keeps, names in sorted
+// order and values in the order received, and whether any were left out.
+// A value that does not fit is skipped, so a huge one does not hide the
+// small ones after it.
+func keptHeaders(h http.Header) (http.Header, bool) {
+	kept := make(http.Header, min(len(h), MaxKeptHeaders))
+	count, size, truncated := 0, 0, false
+	for _, name := range slices.Sorted(maps.Keys(h)) {
+		for _, v := range h[name] {
+			if count == MaxKeptHeaders || size+len(name)+len(v) > MaxKeptHeaderBytes {
+				truncated = true
+				continue
+			}
+			kept[name] = append(kept[name], v)
+			count, size = count+1, size+len(name)+len(v)
+		}
+	}
+	return kept, truncated
 }
 
 // last is the exchange that decides the attempt.
@@ -179,5 +222,9 @@ func describe(err error) string {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return "no complete answer within the timeout"
 	}
-	return err.Error()
+	s := err.Error()
+	if len(s) > maxKeptError {
+		s = strings.ToValidUTF8(s[:maxKeptError], "") + "... (cut)"
+	}
+	return s
 }

@@ -191,6 +191,9 @@ func writeExchangeDetail(w io.Writer, a store.Attempt) {
 	if a.Response != nil {
 		fmt.Fprintf(w, "      < %d\n", a.Response.Status)
 		writeHeaders(w, "      < ", a.Response.Headers)
+		if a.Response.HeadersTruncated {
+			fmt.Fprintf(w, "      < (headers truncated)\n")
+		}
 		writeBody(w, "      < ", a.Response.Body)
 		if a.Response.Truncated {
 			fmt.Fprintf(w, "      < (body truncated)\n")

@@ -1,7 +1,7 @@
 // Package hostile starts merchant endpoints that misbehave the way real
 // ones do: they never answer, reset the connection, trickle their answer,
-// answer far too much, redirect, speak broken HTTP, or present a
-// certificate nobody trusts. Each is closed when the test ends, and its
+// answer far too much (body or headers), redirect, speak broken HTTP, or
+// present a certificate nobody trusts. Each is closed when the test ends, and its
 // Close waits until every connection it accepted is gone, so that a test
 // can count goroutines and file descriptors afterwards.
 package hostile
@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -175,6 +176,25 @@ func TrickleHead(tb testing.TB, interval time.Duration) *Server {
 				return
 			}
 		}
+	})
+}
+
+// HugeHeaders answers 200 with size bytes of headers, in lines of about
+// line bytes each ("X-Pad-1: xxx..."), then a 2-byte body.
+func HugeHeaders(tb testing.TB, size, line int) *Server {
+	return raw(tb, func(c net.Conn, _ <-chan struct{}) {
+		w := bufio.NewWriterSize(c, 32<<10)
+		_, _ = w.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n")
+		pad := strings.Repeat("x", max(line-16, 1))
+		for i, sent := 1, 0; sent < size; i++ {
+			n, err := w.WriteString("X-Pad-" + strconv.Itoa(i) + ": " + pad + "\r\n")
+			if err != nil {
+				return
+			}
+			sent += n
+		}
+		_, _ = w.WriteString("\r\nok")
+		_ = w.Flush()
 	})
 }
 

@@ -222,12 +222,14 @@ type Request struct {
 	Body    string      `json:"body"`
 }
 
-// Response is an answer as received; Body is capped.
+// Response is an answer as received; Body and Headers are capped, and
+// Truncated and HeadersTruncated say when something was left out.
 type Response struct {
-	Status    int         `json:"status"`
-	Headers   http.Header `json:"headers"`
-	Body      string      `json:"body"`
-	Truncated bool        `json:"truncated,omitempty"`
+	Status           int         `json:"status"`
+	Headers          http.Header `json:"headers"`
+	Body             string      `json:"body"`
+	Truncated        bool        `json:"truncated,omitempty"`
+	HeadersTruncated bool        `json:"headers_truncated,omitempty"`
 }
 
 // Update is what one attempt changes in its callback, as the dispatcher

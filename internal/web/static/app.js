@@ -181,7 +181,8 @@
       if (req.body) box.appendChild(el('pre', { class: 'body request-body' }, req.body));
     }
     if (resp) {
-      box.appendChild(el('h4', {}, 'Answer: HTTP ' + resp.status + (resp.truncated ? ' (body truncated)' : '')));
+      const cut = [resp.headers_truncated && 'headers', resp.truncated && 'body'].filter(Boolean);
+      box.appendChild(el('h4', {}, 'Answer: HTTP ' + resp.status + (cut.length ? ' (' + cut.join(' and ') + ' truncated)' : '')));
       box.appendChild(headerList(resp.headers));
       if (resp.body) box.appendChild(el('pre', { class: 'body response-body' }, resp.body));
     } else {
