@@ -33,8 +33,8 @@ func callbacksCmd() *cobra.Command {
 		Use:   "callbacks",
 		Short: "The operator API: list, show, resend and retry callbacks",
 		Long: `The operator API from the command line. Every subcommand takes --api
-(env CALLBACKSIM_API) and --token (env CALLBACKSIM_TOKEN), and --json for
-scripts.`,
+(env CALLBACKSIM_API) and --token (env CALLBACKSIM_ADMIN_TOKEN, the
+server's name, or CALLBACKSIM_TOKEN), and --json for scripts.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			return usageError{fmt.Errorf("callbacks needs a subcommand: list, show, resend or retry-now")}

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -47,6 +48,11 @@ func (e usageError) Unwrap() error { return e.err }
 
 // Run runs the command line args and returns the process's exit code.
 func Run(args []string, stdout, stderr io.Writer) int {
+	return execute(context.Background(), args, stdout, stderr)
+}
+
+// execute is Run under ctx: serve stops when ctx ends, as on a signal.
+func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := &cobra.Command{
 		Use:           "callbacksim",
 		Short:         "Simulate payment gateways' callbacks against your handlers",
@@ -60,7 +66,7 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(serveCmd(), versionCmd(), triggerCmd(), callbacksCmd(), merchantCmd(), checkCmd())
-	err := root.Execute()
+	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
 	}
@@ -191,12 +197,39 @@ func serve(cmd *cobra.Command, cfg config.Config, roles app.Roles) error {
 	}
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "callbacksim %s listening on http://%s (roles: %s)\n", buildinfo.Read().Version, a.Addr(), rolesString(roles))
-	if generated && roles.API {
-		fmt.Fprintf(out, "admin token (printed once; set admin.token to choose it): %s\n", cfg.Admin.Token)
+	if roles.API {
+		writeStartHints(out, a.Addr(), cfg.Admin.Token, generated)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	return a.Run(ctx)
+}
+
+// writeStartHints tells the user where the dashboard is and how the CLI
+// gets the admin token. A generated token is printed, once, in the line
+// to export; a token the user chose is theirs to know, and stays out of
+// the output (which often ends up in logs).
+func writeStartHints(w io.Writer, addr, token string, generated bool) {
+	fmt.Fprintf(w, "dashboard: %s/ (sign in with the admin token)\n", browsable(addr))
+	if generated {
+		fmt.Fprintf(w, "admin token generated for this run (set admin.token or %s to choose it); for the CLI, in another shell:\n", EnvAdminToken)
+		fmt.Fprintf(w, "  export %s=%s\n", EnvAdminToken, token)
+		return
+	}
+	fmt.Fprintf(w, "the CLI reads the admin token from %s: export %s=<your admin.token>\n", EnvAdminToken, EnvAdminToken)
+}
+
+// browsable is the base URL a browser on this machine reaches addr by: an
+// unspecified host (0.0.0.0, [::]) becomes the loopback address.
+func browsable(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 func rolesString(r app.Roles) string {

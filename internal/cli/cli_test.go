@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -28,6 +29,7 @@ func run(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	t.Setenv(EnvAPI, "")
 	t.Setenv(EnvToken, "")
+	t.Setenv(EnvAdminToken, "")
 	var stdout, stderr bytes.Buffer
 	code := Run(args, &stdout, &stderr)
 	return code, stdout.String(), stderr.String()
@@ -340,7 +342,7 @@ func TestCallbacksCommands(t *testing.T) {
 		}
 	})
 	t.Run("credentials and reachability", func(t *testing.T) {
-		if code, _, errOut := run(t, "callbacks", "list", "--api", sim.URL); code != ExitConfig || !strings.Contains(errOut, EnvToken) {
+		if code, _, errOut := run(t, "callbacks", "list", "--api", sim.URL); code != ExitConfig || !strings.Contains(errOut, EnvAdminToken) {
 			t.Errorf("no token: exit %d, stderr %q", code, errOut)
 		}
 		if code, _, _ := run(t, "callbacks", "list", "--api", sim.URL, "--token", "wrong"); code != ExitConfig {
@@ -361,11 +363,23 @@ func TestCallbacksCommands(t *testing.T) {
 		}
 	})
 	t.Run("environment", func(t *testing.T) {
-		var stdout, stderr bytes.Buffer
-		t.Setenv(EnvAPI, sim.URL)
-		t.Setenv(EnvToken, simtest.AdminToken)
-		if code := Run([]string{"callbacks", "list", "--json"}, &stdout, &stderr); code != ExitOK || !strings.Contains(stdout.String(), delivered) {
-			t.Errorf("with %s and %s set: exit %d, %s %s", EnvAPI, EnvToken, code, stdout.String(), stderr.String())
+		// The CLI's own name for the token, the server's, and the CLI's
+		// winning over the server's.
+		for _, env := range [][]string{
+			{EnvToken, simtest.AdminToken},
+			{EnvAdminToken, simtest.AdminToken},
+			{EnvToken, simtest.AdminToken, EnvAdminToken, "not-the-token"},
+		} {
+			var stdout, stderr bytes.Buffer
+			t.Setenv(EnvAPI, sim.URL)
+			t.Setenv(EnvToken, "")
+			t.Setenv(EnvAdminToken, "")
+			for i := 0; i < len(env); i += 2 {
+				t.Setenv(env[i], env[i+1])
+			}
+			if code := Run([]string{"callbacks", "list", "--json"}, &stdout, &stderr); code != ExitOK || !strings.Contains(stdout.String(), delivered) {
+				t.Errorf("with %s and %v set: exit %d, %s %s", EnvAPI, env, code, stdout.String(), stderr.String())
+			}
 		}
 	})
 }
@@ -465,5 +479,85 @@ func TestServeConfigErrorsExit3(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want %d and %q", code, errOut, ExitConfig, tt.want)
 			}
 		})
+	}
+}
+
+// startServe runs callbacksim serve in the test's process, with env set,
+// until the test ends, and returns what it printed once it has printed
+// the start-up hints.
+func startServe(t *testing.T, env ...string) string {
+	t.Helper()
+	r := redistest.Start(t)
+	for i := 0; i < len(env); i += 2 {
+		t.Setenv(env[i], env[i+1])
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	out, errOut := &syncbuf.Buffer{}, &syncbuf.Buffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- execute(ctx, []string{"serve", "--http-addr", "127.0.0.1:0", "--redis-url", r.URL(), "--log-level", "error"}, out, errOut)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != ExitOK {
+			t.Errorf("serve exited %d: %s", code, errOut.String())
+		}
+	})
+	simtest.Eventually(t, 10*time.Second, func() bool { return strings.Contains(out.String(), "CALLBACKSIM_ADMIN_TOKEN=") },
+		func() string { return "serve to print its start-up hints; so far:\n" + out.String() + errOut.String() })
+	return out.String()
+}
+
+var (
+	dashboardLine = regexp.MustCompile(`(?m)^dashboard: (http://127\.0\.0\.1:\d+)/ `)
+	exportLine    = regexp.MustCompile(`(?m)^  export CALLBACKSIM_ADMIN_TOKEN=([0-9a-f]+)$`)
+)
+
+// TestServePrintsTheDashboardAndTheTokenToExport: with a generated token,
+// serve prints the dashboard's URL and the export line, and the CLI works
+// with that line alone, without --token.
+func TestServePrintsTheDashboardAndTheTokenToExport(t *testing.T) {
+	out := startServe(t, EnvAdminToken, "")
+	dash, export := dashboardLine.FindStringSubmatch(out), exportLine.FindStringSubmatch(out)
+	if dash == nil || export == nil {
+		t.Fatalf("serve printed:\n%s\nwant a dashboard: line and an export line", out)
+	}
+	resp := simtest.Do(t, http.MethodGet, dash[1]+"/", nil)
+	if resp.Status != http.StatusOK {
+		t.Errorf("GET the dashboard URL: %d", resp.Status)
+	}
+	t.Setenv(EnvAdminToken, export[1])
+	t.Setenv(EnvToken, "")
+	t.Setenv(EnvAPI, dash[1])
+	var stdout, stderr bytes.Buffer
+	if code := Run([]string{"callbacks", "list"}, &stdout, &stderr); code != ExitOK {
+		t.Errorf("callbacks list with the exported token: exit %d: %s", code, stderr.String())
+	}
+}
+
+// TestServeKeepsAChosenTokenOutOfItsOutput: a token the user set is not
+// printed; the hint names the variable instead.
+func TestServeKeepsAChosenTokenOutOfItsOutput(t *testing.T) {
+	const chosen = "my-own-admin-token-0123456789"
+	out := startServe(t, EnvAdminToken, chosen)
+	if strings.Contains(out, chosen) {
+		t.Errorf("serve printed the chosen token:\n%s", out)
+	}
+	if !strings.Contains(out, "export CALLBACKSIM_ADMIN_TOKEN=<your admin.token>") || dashboardLine.FindString(out) == "" {
+		t.Errorf("serve printed:\n%s\nwant the dashboard URL and the variable to export", out)
+	}
+}
+
+func TestBrowsable(t *testing.T) {
+	for addr, want := range map[string]string{
+		"127.0.0.1:8080": "http://127.0.0.1:8080",
+		"0.0.0.0:8080":   "http://127.0.0.1:8080",
+		"[::]:8080":      "http://127.0.0.1:8080",
+		"[::1]:9000":     "http://[::1]:9000",
+		"sim.local:80":   "http://sim.local:80",
+	} {
+		if got := browsable(addr); got != want {
+			t.Errorf("browsable(%q) = %s, want %s", addr, got, want)
+		}
 	}
 }

@@ -19,10 +19,13 @@ import (
 )
 
 // Environment variables the client commands read when their flag is not
-// given.
+// given. The admin token is read from EnvToken, else from EnvAdminToken:
+// the server's own name for it (admin.token), so that one exported
+// variable serves both.
 const (
-	EnvAPI   = "CALLBACKSIM_API"
-	EnvToken = "CALLBACKSIM_TOKEN"
+	EnvAPI        = "CALLBACKSIM_API"
+	EnvToken      = "CALLBACKSIM_TOKEN"
+	EnvAdminToken = "CALLBACKSIM_ADMIN_TOKEN"
 )
 
 // foreignEnv are the CALLBACKSIM_* variables that name no configuration
@@ -76,7 +79,7 @@ type clientFlags struct {
 func (f *clientFlags) register(cmd *cobra.Command) {
 	p := cmd.PersistentFlags()
 	p.StringVar(&f.api, "api", "", "base URL of the simulator's API (env "+EnvAPI+"; default "+DefaultAPI+")")
-	p.StringVar(&f.token, "token", "", "admin token of the operator API (env "+EnvToken+")")
+	p.StringVar(&f.token, "token", "", "admin token of the operator API (env "+EnvAdminToken+" or "+EnvToken+")")
 	p.BoolVar(&f.json, "json", false, "print JSON for scripts instead of human tables")
 }
 
@@ -102,11 +105,13 @@ func (f *clientFlags) newClient(needToken bool) (*client, error) {
 		return nil, exitCodeError{ExitConfig, fmt.Errorf("--api (or %s) must be the simulator's base URL, such as %s; got %q", EnvAPI, DefaultAPI, api)}
 	}
 	token := f.token
-	if token == "" {
-		token = os.Getenv(EnvToken)
+	for _, env := range []string{EnvToken, EnvAdminToken} {
+		if token == "" {
+			token = os.Getenv(env)
+		}
 	}
 	if needToken && token == "" {
-		return nil, exitCodeError{ExitConfig, fmt.Errorf("no admin token: pass --token or set %s (callbacksim serve prints it at start-up, or set admin.token)", EnvToken)}
+		return nil, exitCodeError{ExitConfig, fmt.Errorf("no admin token: pass --token or set %s (callbacksim serve prints the line to export at start-up)", EnvAdminToken)}
 	}
 	return &client{base: u, token: token, http: &http.Client{Timeout: 2 * time.Minute}}, nil
 }
