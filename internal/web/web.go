@@ -1,7 +1,8 @@
 // Package web serves the operator dashboard at /: a login form that sets an
 // HttpOnly, SameSite=Strict session cookie holding the admin token, a page
-// that lists callbacks (newest first, filtered by provider and status),
-// shows every attempt's request and answer with its troubleshooting hint,
+// that lists callbacks (newest first, filtered by provider and status, or
+// searched by id or reference), shows every attempt's request and answer
+// (JSON indented) with its troubleshooting hint and its curl command,
 // resends and retries, and the checks page (/checks), which starts a
 // gateway's handler checks and shows each run live, its verdicts and the
 // callbacks of each check. Both refresh themselves every second from the
