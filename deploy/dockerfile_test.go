@@ -6,6 +6,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -107,6 +108,35 @@ func TestDockerfileBuildsAStaticBinaryOnASmallNonRootImage(t *testing.T) {
 	}
 	if entrypoint != `["callbacksim"]` {
 		t.Errorf("ENTRYPOINT = %s, want [\"callbacksim\"]: docker-compose.yml's commands are its arguments", entrypoint)
+	}
+}
+
+func TestComposePassesTheVersionToTheBuild(t *testing.T) {
+	var args []string // the Dockerfile's ARG names
+	for _, in := range parseDockerfile(t, "Dockerfile") {
+		if in.Cmd == "ARG" {
+			name, _, _ := strings.Cut(in.Args, "=")
+			args = append(args, name)
+		}
+	}
+	if !slices.Contains(args, "VERSION") {
+		t.Fatalf("the Dockerfile has no ARG VERSION (its ARGs: %v)", args)
+	}
+	c := loadCompose(t)
+	for _, name := range callbacksimServices {
+		b := c.Services[name].Build
+		if b == nil {
+			continue // TestComposeMountsAndBuildsExist says so
+		}
+		v, ok := b.Args["VERSION"]
+		if !ok || !strings.Contains(v, "${VERSION") {
+			t.Errorf("%s build args %v: want VERSION from the environment, or every image says dev", name, b.Args)
+		}
+		for arg := range b.Args {
+			if !slices.Contains(args, arg) {
+				t.Errorf("%s passes build arg %s, which the Dockerfile does not declare", name, arg)
+			}
+		}
 	}
 }
 
