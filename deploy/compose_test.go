@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -43,7 +44,7 @@ func TestComposeServices(t *testing.T) {
 		}
 	}
 	ports := map[string][]string{
-		"api": {"8080:8080"}, "prometheus": {"9090:9090"}, "grafana": {"3000:3000"},
+		"api": {"127.0.0.1:8080:8080"}, "prometheus": {"127.0.0.1:9090:9090"}, "grafana": {"127.0.0.1:3000:3000"},
 		"redis": nil, "worker": nil, "merchant": nil,
 	}
 	for name, want := range ports {
@@ -66,6 +67,56 @@ func TestComposeServices(t *testing.T) {
 		if img := c.Services[name].Image; !strings.Contains(img, ":") || strings.HasSuffix(img, ":latest") {
 			t.Errorf("%s image %q is not pinned to a version", name, img)
 		}
+	}
+}
+
+// secretName matches environment variables that hold a secret.
+var secretName = regexp.MustCompile(`TOKEN|PASSWORD|SECRET|_KEY$`)
+
+// TestComposeIsPrivateByDefault: the stack serves its own host only, and
+// comes with no secret anyone could read here (issue 15: it published
+// 8080, 9090 and 3000 on every interface with change-me-admin-token,
+// Grafana admin/admin and anonymous viewers).
+func TestComposeIsPrivateByDefault(t *testing.T) {
+	c := loadCompose(t)
+	for name, s := range c.Services {
+		for _, p := range s.Ports {
+			// HOST_IP:HOST_PORT:CONTAINER_PORT; without HOST_IP Docker
+			// publishes on 0.0.0.0.
+			if host, _, ok := strings.Cut(p, ":"); !ok || strings.Count(p, ":") != 2 || host != "127.0.0.1" {
+				t.Errorf("%s publishes %q: want 127.0.0.1:PORT:PORT, loopback only", name, p)
+			}
+		}
+		for k, v := range s.Environment {
+			if !secretName.MatchString(k) {
+				continue
+			}
+			m := interpolation.FindStringSubmatch(v)
+			if m == nil || m[0] != v || m[2] != ":?" {
+				t.Errorf("%s: %s = %q, want only ${VAR:?message}: a secret that must be set, with no default", name, k, v)
+			}
+		}
+	}
+	for name, want := range map[string]string{"api": "CALLBACKSIM_ADMIN_TOKEN", "worker": "CALLBACKSIM_ADMIN_TOKEN", "grafana": "GF_SECURITY_ADMIN_PASSWORD"} {
+		if _, ok := c.Services[name].Environment[want]; !ok {
+			t.Errorf("%s does not take %s from the environment", name, want)
+		}
+	}
+	g := c.Services["grafana"].Environment
+	if v, ok := g["GF_AUTH_ANONYMOUS_ENABLED"]; !ok || v != "false" {
+		t.Errorf("grafana GF_AUTH_ANONYMOUS_ENABLED = %q, want \"false\": no anonymous viewers", v)
+	}
+	// The token comes from the environment alone, not from the
+	// configuration file every stack shares.
+	api := c.Services["api"]
+	file, _ := flag(api.Command, "--config")
+	src, _ := api.hostPath(t, file)
+	cfg, err := config.Load(config.Options{File: repoPath(src), Environ: []string{}})
+	if err != nil {
+		t.Fatalf("%s: %v", src, err)
+	}
+	if cfg.Admin.Token != "" {
+		t.Errorf("%s sets admin.token: every stack would share it", src)
 	}
 }
 

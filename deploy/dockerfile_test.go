@@ -194,7 +194,7 @@ func TestDockerignoreKeepsWhatTheBuildNeeds(t *testing.T) {
 	if needed < 10 {
 		t.Fatalf("found only %d files the build needs: is root wrong?", needed)
 	}
-	for _, p := range []string{".git/config", "docker-compose.yml", "deploy/prometheus/prometheus.yml", "callbacksim"} {
+	for _, p := range []string{".git/config", "docker-compose.yml", "deploy/prometheus/prometheus.yml", "callbacksim", ".env"} {
 		if !dockerignored(patterns, p) {
 			t.Errorf(".dockerignore sends %s to the build context", p)
 		}

@@ -137,18 +137,32 @@ func flag(args []string, name string) (string, bool) {
 	return "", false
 }
 
-var interpolation = regexp.MustCompile(`\$\{([A-Z0-9_]+)(:?-([^}]*))?\}`)
+var interpolation = regexp.MustCompile(`\$\{([A-Z0-9_]+)(?:(:?[-?])([^}]*))?\}`)
 
-// interpolate resolves ${VAR:-default} the way Compose does when VAR is not
-// set in the environment.
+// composeEnv is the environment the tests run docker compose in: the
+// variables docker-compose.yml requires (${VAR:?message}), and no other.
+var composeEnv = map[string]string{
+	"CALLBACKSIM_ADMIN_TOKEN": "compose-test-admin-token",
+	"GRAFANA_ADMIN_PASSWORD":  "compose-test-grafana-password",
+}
+
+// interpolate resolves ${VAR:-default} and ${VAR:?message} the way Compose
+// does in composeEnv. A bare ${VAR} is an error: Compose would put an
+// empty string there.
 func interpolate(t *testing.T, s string) string {
 	t.Helper()
 	return interpolation.ReplaceAllStringFunc(s, func(m string) string {
 		sub := interpolation.FindStringSubmatch(m)
-		if sub[2] == "" {
-			t.Errorf("%s has no default: docker compose up would need it set", m)
+		v, set := composeEnv[sub[1]]
+		switch {
+		case sub[2] == "":
+			t.Errorf("%s has no default and is not required: docker compose up would leave it empty", m)
+		case strings.HasSuffix(sub[2], "?") && !set:
+			t.Errorf("%s is required, but the tests' composeEnv does not set it", m)
+		case !set:
+			return sub[3]
 		}
-		return sub[3]
+		return v
 	})
 }
 
