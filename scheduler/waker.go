@@ -40,9 +40,11 @@ type wake struct{ timer *time.Timer }
 const wakeTries = 6
 
 // TaskRunner moves a task that waits in an asynq queue's scheduled or retry
-// set to its pending list: the part of asynq's Inspector a Waker uses.
+// set to its pending list, and tells a task's state: the part of asynq's
+// Inspector a Waker uses.
 type TaskRunner interface {
 	RunTask(queue, id string) error
+	GetTaskInfo(queue, id string) (*asynq.TaskInfo, error)
 }
 
 var _ TaskRunner = (*asynq.Inspector)(nil)
@@ -77,13 +79,12 @@ func (w *Waker) Wake(id string, at time.Time) {
 func (w *Waker) fire(id string, wk *wake) {
 	backoff := time.Millisecond
 	for try := range wakeTries {
-		err := w.runner.RunTask(w.queue, id)
-		if err == nil || errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) || try == wakeTries-1 {
+		if w.runOnce(id) || try == wakeTries-1 {
 			break
 		}
-		// Still active (its worker has not parked it yet), or already
-		// pending, or Redis is unreachable: try again shortly. asynq runs
-		// it anyway once its whole second has come.
+		// Still active (its worker has not parked it yet), or Redis is
+		// unreachable: try again shortly. asynq runs it anyway once its
+		// whole second has come.
 		time.Sleep(backoff)
 		backoff *= 2
 	}
@@ -92,6 +93,33 @@ func (w *Waker) fire(id string, wk *wake) {
 		delete(w.wakes, id)
 	}
 	w.mu.Unlock()
+}
+
+// runOnce moves task id to pending if it waits in the scheduled or retry
+// set, and reports whether the wake-up is over: the task was moved, or is
+// pending, archived or gone. asynq's RunTask alone would also move an
+// archived task: one that ended failed or rejected while the wake-up tried
+// again would run once more, and, its callback being final, complete
+// instead of staying archived.
+func (w *Waker) runOnce(id string) (done bool) {
+	info, err := w.runner.GetTaskInfo(w.queue, id)
+	switch {
+	case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
+		return true
+	case err != nil:
+		return false
+	}
+	switch info.State {
+	case asynq.TaskStateScheduled, asynq.TaskStateRetry:
+	case asynq.TaskStateActive:
+		return false
+	default:
+		return true
+	}
+	err = w.runner.RunTask(w.queue, id)
+	// Moved, or gone meanwhile; else it became pending or active meanwhile,
+	// or Redis failed: look again.
+	return err == nil || errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound)
 }
 
 // Stop cancels every wake-up still waiting; asynq runs those tasks on its

@@ -14,12 +14,33 @@ import (
 	"github.com/callbacksim/callbacksim/scheduler"
 )
 
-// fakeRunner records when each task was run, and answers errs in turn
-// (nil once they are used up).
+// fakeRunner records when each task was looked at and run; it gives the
+// task's states in turn (retry once they are used up; none when missing),
+// and answers runs with errs in turn (nil once they are used up).
 type fakeRunner struct {
-	mu   sync.Mutex
-	runs map[string][]time.Time
-	errs []error
+	mu      sync.Mutex
+	runs    map[string][]time.Time
+	looks   map[string][]time.Time
+	states  []asynq.TaskState
+	missing bool
+	errs    []error
+}
+
+func (r *fakeRunner) GetTaskInfo(queue, id string) (*asynq.TaskInfo, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.looks == nil {
+		r.looks = map[string][]time.Time{}
+	}
+	r.looks[id] = append(r.looks[id], time.Now())
+	if r.missing {
+		return nil, asynq.ErrTaskNotFound
+	}
+	state := asynq.TaskStateRetry
+	if len(r.states) > 0 {
+		state, r.states = r.states[0], r.states[1:]
+	}
+	return &asynq.TaskInfo{ID: id, Queue: queue, State: state}, nil
 }
 
 func (r *fakeRunner) RunTask(queue, id string) error {
@@ -44,6 +65,12 @@ func (r *fakeRunner) runsOf(id string) []time.Time {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]time.Time(nil), r.runs[id]...)
+}
+
+func (r *fakeRunner) looksAt(id string) []time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]time.Time(nil), r.looks[id]...)
 }
 
 // TestWaker runs in synctest bubbles: the fake clock moves only when every
@@ -105,44 +132,76 @@ func TestWaker(t *testing.T) {
 		})
 	})
 
-	t.Run("a task not in the retry set yet is tried again, with backoff", func(t *testing.T) {
+	t.Run("a task not in the retry set yet is looked at again, with backoff", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			notYet := errors.New("task is active")
-			r := &fakeRunner{errs: []error{notYet, notYet}}
+			r := &fakeRunner{states: []asynq.TaskState{asynq.TaskStateActive, asynq.TaskStateActive}}
 			w := scheduler.NewWaker(r, "q", lead)
 			defer w.Stop()
 			due := time.Now().Add(lead + 10*time.Millisecond)
 			w.Wake("t4", due)
 			time.Sleep(time.Second)
-			runs := r.runsOf("t4")
+			looks := r.looksAt("t4")
 			at := due.Add(-lead)
 			want := []time.Time{at, at.Add(time.Millisecond), at.Add(3 * time.Millisecond)}
-			if len(runs) != len(want) {
-				t.Fatalf("runs = %v, want %v", runs, want)
+			if len(looks) != len(want) {
+				t.Fatalf("looks = %v, want %v", looks, want)
 			}
 			for i := range want {
-				if !runs[i].Equal(want[i]) {
-					t.Errorf("run %d at %s, want %s", i+1, runs[i], want[i])
+				if !looks[i].Equal(want[i]) {
+					t.Errorf("look %d at %s, want %s", i+1, looks[i], want[i])
 				}
+			}
+			if runs := r.runsOf("t4"); len(runs) != 1 || !runs[0].Equal(want[2]) {
+				t.Errorf("runs = %v, want one once it was in the retry set, at %s", runs, want[2])
 			}
 		})
 	})
 
-	t.Run("an unknown task is given up at once", func(t *testing.T) {
+	t.Run("a run that fails is tried again", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			r := &fakeRunner{errs: []error{asynq.ErrTaskNotFound}}
+			r := &fakeRunner{errs: []error{errors.New("redis: connection refused")}}
 			w := scheduler.NewWaker(r, "q", lead)
 			defer w.Stop()
-			w.Wake("nope", time.Now())
+			w.Wake("t6", time.Now())
 			time.Sleep(time.Second)
-			if runs := r.runsOf("nope"); len(runs) != 1 {
-				t.Errorf("tried %d times, want once", len(runs))
-			}
-			if n := w.Pending(); n != 0 {
-				t.Errorf("%d wake-ups still pending", n)
+			if runs := r.runsOf("t6"); len(runs) != 2 {
+				t.Errorf("ran %d times, want twice", len(runs))
 			}
 		})
 	})
+
+	// Each of these ends the wake-up without moving the task: asynq's
+	// RunTask would move an archived task back to pending (the task of a
+	// callback that just ended failed or rejected, run again).
+	for _, tc := range []struct {
+		name  string
+		r     *fakeRunner
+		looks int
+	}{
+		{"an unknown task", &fakeRunner{missing: true}, 1},
+		{"an archived task", &fakeRunner{states: []asynq.TaskState{asynq.TaskStateArchived}}, 1},
+		{"a task already pending", &fakeRunner{states: []asynq.TaskState{asynq.TaskStatePending}}, 1},
+		{"a task archived while the wake-up waited for it to leave active", &fakeRunner{states: []asynq.TaskState{asynq.TaskStateActive, asynq.TaskStateArchived}}, 2},
+		{"a completed task", &fakeRunner{states: []asynq.TaskState{asynq.TaskStateCompleted}}, 1},
+	} {
+		t.Run(tc.name+" is left alone", func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				w := scheduler.NewWaker(tc.r, "q", lead)
+				defer w.Stop()
+				w.Wake("t7", time.Now())
+				time.Sleep(time.Second)
+				if runs := tc.r.runsOf("t7"); len(runs) != 0 {
+					t.Errorf("ran %d times, want never", len(runs))
+				}
+				if looks := tc.r.looksAt("t7"); len(looks) != tc.looks {
+					t.Errorf("looked %d times, want %d", len(looks), tc.looks)
+				}
+				if n := w.Pending(); n != 0 {
+					t.Errorf("%d wake-ups still pending", n)
+				}
+			})
+		})
+	}
 
 	t.Run("stop cancels waiting wake-ups", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
@@ -160,6 +219,39 @@ func TestWaker(t *testing.T) {
 			}
 		})
 	})
+}
+
+// TestWakerLeavesArchivedTasksArchived wakes a task asynq has archived, on
+// a real Redis: asynq's RunTask alone moves it back to pending.
+func TestWakerLeavesArchivedTasksArchived(t *testing.T) {
+	rdb := redistest.Start(t).Client()
+	client := asynq.NewClientFromRedisClient(rdb)
+	insp := asynq.NewInspectorFromRedisClient(rdb)
+	_, err := client.Enqueue(asynq.NewTask(queue.TypeDeliver, []byte(`{"id":"cb_2"}`)),
+		asynq.Queue(queue.Name), asynq.TaskID("cb_2"), asynq.ProcessIn(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := insp.ArchiveTask(queue.Name, "cb_2"); err != nil {
+		t.Fatal(err)
+	}
+	w := scheduler.NewWaker(insp, queue.Name, 0)
+	defer w.Stop()
+	w.Wake("cb_2", time.Now())
+	deadline := time.Now().Add(5 * time.Second)
+	for w.Pending() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the wake-up still waits 5s after it was due")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	info, err := insp.GetTaskInfo(queue.Name, "cb_2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State != asynq.TaskStateArchived {
+		t.Errorf("archived task is %s after a wake-up, want still archived", info.State)
+	}
 }
 
 // TestWakerMovesAsynqTasks runs a wake-up against asynq's own Inspector on
