@@ -47,7 +47,8 @@ type decision struct {
 	countsTry bool
 	// err is nil when the task is done (asynq marks it completed), a
 	// *scheduler.DueError for a retry at its time, or an error wrapping
-	// asynq.SkipRetry for a permanent end: the task shows as archived.
+	// asynq.SkipRetry for a callback's permanent end: the task shows as
+	// archived.
 	err error
 }
 
@@ -64,7 +65,15 @@ func (d decision) update(a store.Attempt, from store.Status) store.Update {
 // forbidden. A manual resend never touches the schedule;
 // it moves the callback only when it delivers or is rejected, and a
 // failure leaves the status as it was. A duplicate changes nothing in the
-// callback. Only a delivery reports success to asynq.
+// callback.
+//
+// asynq's archive holds one task per failed or rejected callback: its
+// automatic one (the task id is the callback's). An automatic attempt that
+// fails or rejects the callback archives its task (SkipRetry); a manual or
+// a duplicate one completes whatever its outcome, which its attempt
+// records, since an archived resend of a failed callback would count it
+// twice. A manual attempt that settles the callback leaves the automatic
+// task to Settler.
 //
 // decide is pure: it reads nothing but its arguments.
 func decide(e attemptEnd, retry scheduler.Policy) decision {
@@ -93,27 +102,24 @@ func decide(e attemptEnd, retry scheduler.Policy) decision {
 		switch outcome {
 		case store.OutcomeDelivered:
 			d.to = store.StatusDelivered
-			return d
 		case store.OutcomeRejected:
 			d.to = store.StatusRejected
-			return d.stop(e)
+		default:
+			d.outcome, d.to, d.keepNext = store.OutcomeFailed, e.from, true
 		}
-		d.outcome, d.to, d.keepNext = store.OutcomeFailed, e.from, true
-		return d.stop(e)
+		return d
 	case store.Duplicate:
 		d := decision{outcome: outcome, to: e.from, keepNext: true}
-		if outcome == store.OutcomeDelivered {
-			return d
-		}
 		if outcome == store.OutcomeRetry {
 			d.outcome = store.OutcomeFailed // a copy is never retried
 		}
-		return d.stop(e)
+		return d
 	}
 	panic(fmt.Sprintf("dispatcher: attempt kind %d", e.kind)) // Kind has three values; Decode refuses others
 }
 
-// stop ends the task for good: asynq archives it and does not retry it.
+// stop ends the callback's automatic task for good: asynq archives it and
+// does not retry it.
 func (d decision) stop(e attemptEnd) decision {
 	d.err = fmt.Errorf("dispatcher: %s: %w", e.summary, asynq.SkipRetry)
 	return d

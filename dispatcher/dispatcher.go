@@ -55,6 +55,15 @@ type Waker interface {
 
 var _ Waker = (*scheduler.Waker)(nil)
 
+// Settler keeps a callback's automatic task in step with the final status
+// a manual attempt gave it: archived while it is failed or rejected, gone
+// once it is delivered (queue.Queue.Settle).
+type Settler interface {
+	Settle(ctx context.Context, id string, status store.Status) error
+}
+
+var _ Settler = (*queue.Queue)(nil)
+
 // Dispatcher is the asynq handler of delivery tasks.
 type Dispatcher struct {
 	store     Store
@@ -66,6 +75,7 @@ type Dispatcher struct {
 	waker     Waker
 	hosts     *HostLimiter
 	timing    scheduler.Timing
+	settler   Settler
 }
 
 var _ asynq.Handler = (*Dispatcher)(nil)
@@ -91,6 +101,9 @@ type Options struct {
 	// while, without using up a retry; manual and duplicate ones, which
 	// cannot go back, are not bounded.
 	Hosts *HostLimiter
+	// Settler is told of every callback a manual attempt settled; nil
+	// leaves asynq's archive as the automatic attempts made it.
+	Settler Settler
 }
 
 // New returns a Dispatcher.
@@ -101,7 +114,7 @@ func New(o Options) *Dispatcher {
 	}
 	return &Dispatcher{
 		store: o.Store, providers: o.Providers, sender: o.Sender, metrics: o.Metrics,
-		log: o.Log, now: now, waker: o.Waker, hosts: o.Hosts, timing: o.Timing,
+		log: o.Log, now: now, waker: o.Waker, hosts: o.Hosts, timing: o.Timing, settler: o.Settler,
 	}
 }
 
@@ -132,8 +145,14 @@ func (d *Dispatcher) process(ctx context.Context, t *asynq.Task) error {
 	}
 	switch task.Kind {
 	case store.Automatic:
-		if cb.Status.Final() {
-			return nil // settled meanwhile by a manual resend
+		switch {
+		case cb.Status == store.StatusDelivered:
+			return nil // delivered meanwhile by a manual resend
+		case cb.Status.Final():
+			// Rejected by a manual resend meanwhile, or run again after it
+			// was archived: the task of a failed or rejected callback stays
+			// archived.
+			return fmt.Errorf("dispatcher: callback %s is %s already: %w", cb.ID, cb.Status, asynq.SkipRetry)
 		}
 		if cb.NextAttemptAt != nil {
 			if err := d.waitUntil(ctx, *cb.NextAttemptAt, d.timing.Hold); err != nil {
@@ -222,6 +241,11 @@ func (d *Dispatcher) attempt(ctx context.Context, cb *store.Callback, kind store
 		return err
 	}
 	d.observe(cb, a, verdict, end, from)
+	if kind == store.Manual && cb.Status != from && d.settler != nil {
+		if err := d.settler.Settle(ctx, cb.ID, cb.Status); err != nil {
+			d.log.Warn("the archive does not match a resent callback", "callback", cb.ID, "status", cb.Status, "error", err)
+		}
+	}
 	return dec.err
 }
 

@@ -159,9 +159,9 @@ func TestProcessTask(t *testing.T) {
 		{"a failure with retries left: retried", []int{500}, store.StatusPending, 0, store.Automatic, endRetry, store.StatusRetrying, true},
 		{"a failure with none left: failed for good", []int{500}, store.StatusRetrying, 3, store.Automatic, endStop, store.StatusFailed, true},
 		{"a stop code: rejected for good", []int{406}, store.StatusPending, 0, store.Automatic, endStop, store.StatusRejected, true},
-		{"a failed manual resend: archived, the status stays", []int{500}, store.StatusFailed, 4, store.Manual, endStop, store.StatusFailed, false},
+		{"a failed manual resend: completed, the status stays", []int{500}, store.StatusFailed, 4, store.Manual, endDone, store.StatusFailed, false},
 		{"a delivered manual resend", []int{200}, store.StatusFailed, 4, store.Manual, endDone, store.StatusDelivered, false},
-		{"a failed duplicate is not a success", []int{500}, store.StatusDelivered, 1, store.Duplicate, endStop, store.StatusDelivered, false},
+		{"a failed duplicate: completed, the status stays", []int{500}, store.StatusDelivered, 1, store.Duplicate, endDone, store.StatusDelivered, false},
 		{"a delivered duplicate changes nothing", []int{200}, store.StatusRetrying, 1, store.Duplicate, endDone, store.StatusRetrying, false},
 	}
 	for _, tt := range tests {

@@ -60,6 +60,7 @@ type App struct {
 	handler  http.Handler
 	registry *prometheus.Registry
 	metrics  *metrics.Metrics
+	queue    *queue.Queue
 	checks   *check.Runner // nil without the API role
 	listener net.Listener
 	// draining is set once Run's context ends; working while the worker
@@ -94,6 +95,7 @@ func New(cfg config.Config, roles Roles, log *slog.Logger) (*App, error) {
 	a.registry.MustRegister(metrics.NewQueueCollector(a.inspect, queue.Name))
 	a.timing = scheduler.NewTiming(cfg.Worker.PollInterval)
 	q := queue.New(a.store, a.client, a.inspect, a.timing)
+	a.queue = q
 
 	opts := api.Options{Redis: conn, Gatherer: a.registry, Metrics: a.metrics, Log: log, Ready: a.ready}
 	if roles.API {
@@ -153,7 +155,8 @@ func (a *App) Run(ctx context.Context) error {
 			Sender:  sender,
 			Metrics: a.metrics, Log: a.log,
 			Waker: a.waker, Timing: a.timing,
-			Hosts: dispatcher.NewHostLimiter(a.cfg.Worker.HostLimit()),
+			Hosts:   dispatcher.NewHostLimiter(a.cfg.Worker.HostLimit()),
+			Settler: a.queue,
 		})
 		if err := a.server.Start(d); err != nil {
 			a.close()

@@ -70,6 +70,7 @@ type Enqueuer interface {
 type Runner interface {
 	RunTask(queue, id string) error
 	GetTaskInfo(queue, id string) (*asynq.TaskInfo, error)
+	DeleteTask(queue, id string) error
 }
 
 var (
@@ -130,6 +131,44 @@ func (q *Queue) Repeat(ctx context.Context, id string) error {
 		return err
 	}
 	return q.enqueue(ctx, Task{ID: id, Kind: store.Duplicate, Due: time.Now().UnixNano()}, asynq.MaxRetry(0))
+}
+
+// Settle brings the automatic task of callback id (the task id is the
+// callback's) in step with status, the final status a manual attempt gave
+// the callback, so that asynq's archive holds exactly the failed and
+// rejected callbacks: an archived task of a delivered callback is deleted;
+// a task still waiting in the scheduled or retry set runs now, and ends as
+// the status says (the dispatcher completes a delivered callback's task,
+// archives a rejected one's); a failed or rejected callback whose task is
+// gone (it was delivered before) gets one again, which archives itself.
+// A pending or active task ends as the status says on its own.
+func (q *Queue) Settle(ctx context.Context, id string, status store.Status) error {
+	info, err := q.runner.GetTaskInfo(Name, id)
+	switch {
+	case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
+		if status == store.StatusDelivered {
+			return nil
+		}
+		err := q.enqueue(ctx, Task{ID: id}, asynq.TaskID(id), asynq.MaxRetry(MaxRetry))
+		if errors.Is(err, asynq.ErrTaskIDConflict) {
+			return nil // queued meanwhile
+		}
+		return err
+	case err != nil:
+		return fmt.Errorf("queue: inspect %s: %w: %w", id, ErrUnavailable, err)
+	}
+	switch {
+	case info.State == asynq.TaskStateArchived && status == store.StatusDelivered:
+		err = q.runner.DeleteTask(Name, id)
+	case info.State == asynq.TaskStateScheduled, info.State == asynq.TaskStateRetry:
+		err = q.runner.RunTask(Name, id)
+	default:
+		return nil
+	}
+	if err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+		return fmt.Errorf("queue: settle %s: %w: %w", id, ErrUnavailable, err)
+	}
+	return nil
 }
 
 // busyWait bounds how long RetryNow waits for an attempt in progress (or a
