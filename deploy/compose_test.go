@@ -36,7 +36,7 @@ func TestComposeServices(t *testing.T) {
 		"redis":    {"redis-server", "--appendonly", "yes", "--appendfsync", "everysec"},
 		"api":      {"serve", "--config", "/etc/callbacksim/callbacksim.yaml", "--roles", "api"},
 		"worker":   {"serve", "--config", "/etc/callbacksim/callbacksim.yaml", "--roles", "worker"},
-		"merchant": {"merchant", "--addr", "0.0.0.0:9090", "--config", "/etc/callbacksim/callbacksim.yaml"},
+		"merchant": {"merchant", "--addr", "0.0.0.0:9090", "--api", "http://api:8080", "--config", "/etc/callbacksim/callbacksim.yaml"},
 	}
 	for name, want := range commands {
 		if diff := cmp.Diff(want, c.Services[name].Command); diff != "" {
@@ -344,6 +344,13 @@ func TestComposeCallbacksimServicesRunValidCommandsAndConfig(t *testing.T) {
 	}
 	if hc := m.Healthcheck.Test; !slices.Contains(hc, port) {
 		t.Errorf("merchant healthcheck %v does not probe port %s", hc, port)
+	}
+	// CinetPay's check API is the api service's, not the merchant
+	// container's own 127.0.0.1 (TestComposeStackDeliversEveryGateway
+	// runs it).
+	apiPort := healthURL(t, "api", c.Services["api"]).Port()
+	if api, _ := flag(m.Command, "--api"); api != "http://"+net.JoinHostPort("api", apiPort) {
+		t.Errorf("merchant --api = %q, want the api service, http://api:%s", api, apiPort)
 	}
 	cfg := containerConfig(t, "merchant", m)
 	for _, mc := range cfg.Merchants {
