@@ -287,7 +287,9 @@ func (d *Dispatcher) observe(cb *store.Callback, a store.Attempt, v Verdict, end
 	if to == from || !to.Final() {
 		return
 	}
-	d.metrics.CallbackFinished(cb.Provider, string(to), end.Sub(cb.CreatedAt))
+	if !from.Final() { // counted once, at its first final status
+		d.metrics.CallbackFinished(cb.Provider, string(to), end.Sub(cb.CreatedAt), a.Kind == store.Automatic)
+	}
 	d.log.Info("callback finished", "callback", cb.ID, "provider", cb.Provider, "status", to, "tries", cb.Tries)
 }
 

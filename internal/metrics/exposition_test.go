@@ -35,6 +35,7 @@ var apiMetrics = map[string]metricSpec{
 	"callbacksim_callbacks_finished_total":          {dto.MetricType_COUNTER, []string{"provider", "status"}},
 	"callbacksim_callback_delivery_latency_seconds": {dto.MetricType_HISTOGRAM, []string{"provider"}},
 	"callbacksim_retry_lateness_seconds":            {dto.MetricType_HISTOGRAM, []string{"provider"}},
+	"callbacksim_callback_failure_latency_seconds":  {dto.MetricType_HISTOGRAM, []string{"provider"}},
 	"callbacksim_deliveries_deferred_total":         {dto.MetricType_COUNTER, []string{"provider", "reason"}},
 	"callbacksim_delivery_attempts_in_flight":       {dto.MetricType_GAUGE, []string{"provider"}},
 	"callbacksim_first_attempt_delay_seconds":       {dto.MetricType_HISTOGRAM, []string{"provider"}},

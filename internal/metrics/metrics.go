@@ -71,6 +71,7 @@ type Metrics struct {
 	attemptDuration    *prometheus.HistogramVec
 	finished           *prometheus.CounterVec
 	deliveryLatency    *prometheus.HistogramVec
+	failureLatency     *prometheus.HistogramVec
 	retryLateness      *prometheus.HistogramVec
 	deferred           *prometheus.CounterVec
 	inFlight           *prometheus.GaugeVec
@@ -103,7 +104,12 @@ func New(reg prometheus.Registerer) *Metrics {
 		}, []string{"provider", "status"}),
 		deliveryLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: Namespace, Name: "callback_delivery_latency_seconds",
-			Help:    "Time from the payment's outcome to the callback's delivery, retries included.",
+			Help:    "Time from the payment's outcome to the callback's delivery by its automatic attempts, retries included; manual resends are not counted.",
+			Buckets: DeliveryLatencyBuckets,
+		}, []string{"provider"}),
+		failureLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: Namespace, Name: "callback_failure_latency_seconds",
+			Help:    "Time from the payment's outcome to the callback's failure, its retries used up.",
 			Buckets: DeliveryLatencyBuckets,
 		}, []string{"provider"}),
 		retryLateness: prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -139,12 +145,13 @@ func New(reg prometheus.Registerer) *Metrics {
 		}, []string{"route"}),
 	}
 	reg.MustRegister(m.paymentsInitiated, m.attempts, m.attemptDuration, m.finished,
-		m.deliveryLatency, m.retryLateness, m.deferred, m.inFlight, m.firstAttemptDelay, m.concurrency,
+		m.deliveryLatency, m.failureLatency, m.retryLateness, m.deferred, m.inFlight, m.firstAttemptDelay, m.concurrency,
 		m.httpRequests, m.httpRequestSeconds)
 	for _, p := range config.ProviderNames {
 		m.paymentsInitiated.WithLabelValues(p)
 		m.attemptDuration.WithLabelValues(p)
 		m.deliveryLatency.WithLabelValues(p)
+		m.failureLatency.WithLabelValues(p)
 		m.retryLateness.WithLabelValues(p)
 		m.inFlight.WithLabelValues(p)
 		m.firstAttemptDelay.WithLabelValues(p)
@@ -176,12 +183,21 @@ func (m *Metrics) AttemptDone(provider, outcome, codeClass string, d time.Durati
 }
 
 // CallbackFinished counts a callback of provider that reached final status
-// status, latency after the payment's outcome (observed for a delivery
-// only).
-func (m *Metrics) CallbackFinished(provider, status string, latency time.Duration) {
+// status for the first time, latency after the payment's outcome. Each
+// callback is counted once: a resend that changes a final status later
+// (a failed callback delivered) is not counted again. The latency of a
+// delivery or a failure is observed when the automatic attempts got there
+// (automatic), not a manual resend.
+func (m *Metrics) CallbackFinished(provider, status string, latency time.Duration, automatic bool) {
 	m.finished.WithLabelValues(provider, status).Inc()
-	if status == "delivered" {
+	if !automatic {
+		return
+	}
+	switch status {
+	case "delivered":
 		m.deliveryLatency.WithLabelValues(provider).Observe(latency.Seconds())
+	case "failed":
+		m.failureLatency.WithLabelValues(provider).Observe(latency.Seconds())
 	}
 }
 

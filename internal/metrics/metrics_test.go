@@ -91,7 +91,7 @@ func TestNewRegistersEveryMetricWithItsLabels(t *testing.T) {
 	m := metrics.New(reg)
 	m.PaymentInitiated("qris")
 	m.AttemptDone("qris", "delivered", "2xx", 10*time.Millisecond)
-	m.CallbackFinished("qris", "delivered", 20*time.Millisecond)
+	m.CallbackFinished("qris", "delivered", 20*time.Millisecond, true)
 	m.RetryStarted("qris", 3*time.Millisecond)
 	m.Deferred("qris", metrics.DeferHostBusy)
 	m.AttemptStarted("qris")()
@@ -157,6 +157,7 @@ func TestEveryLabelCombinationStartsAtZero(t *testing.T) {
 		"callbacksim_callbacks_finished_total":          providers * len(metrics.FinalStatuses),
 		"callbacksim_callback_delivery_latency_seconds": providers,
 		"callbacksim_retry_lateness_seconds":            providers,
+		"callbacksim_callback_failure_latency_seconds":  providers,
 		"callbacksim_deliveries_deferred_total":         providers * len(metrics.DeferReasons),
 		"callbacksim_delivery_attempts_in_flight":       providers,
 		"callbacksim_first_attempt_delay_seconds":       providers,
