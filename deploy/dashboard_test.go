@@ -275,7 +275,8 @@ func TestDashboardQueriesMetricsTheBinaryExports(t *testing.T) {
 		"callbacksim_payments_initiated_total", "callbacksim_delivery_attempts_total",
 		"callbacksim_delivery_attempt_duration_seconds", "callbacksim_callbacks_finished_total",
 		"callbacksim_callback_delivery_latency_seconds", "callbacksim_retry_lateness_seconds",
-		"callbacksim_queue_tasks",
+		"callbacksim_queue_tasks", "callbacksim_callback_failure_latency_seconds", "callbacksim_deliveries_deferred_total",
+		"callbacksim_delivery_attempts_in_flight", "callbacksim_first_attempt_delay_seconds", "callbacksim_worker_concurrency",
 	} {
 		if !used[name] {
 			t.Errorf("no panel queries %s", name)
@@ -298,11 +299,15 @@ func TestDashboardHasTheOperatorsPanels(t *testing.T) {
 		"Success ratio":                    {`status="delivered"`, "callbacksim_callbacks_finished_total"},
 		"Callbacks finished by status":     {"callbacksim_callbacks_finished_total", "status"},
 		"Attempt latency":                  {"histogram_quantile(0.5,", "histogram_quantile(0.95,", "histogram_quantile(0.99,", "callbacksim_delivery_attempt_duration_seconds_bucket"},
-		"End-to-end delivery latency":      {"histogram_quantile(0.5,", "histogram_quantile(0.95,", "histogram_quantile(0.99,", "callbacksim_callback_delivery_latency_seconds_bucket"},
+		"End-to-end latency: $provider":    {"histogram_quantile(0.5,", "histogram_quantile(0.95,", "histogram_quantile(0.99,", "callbacksim_callback_delivery_latency_seconds_bucket", "callbacksim_callback_failure_latency_seconds_bucket"},
+		"Worker processes":                 {jobWorker, "or vector(0)"},
+		"Redis":                            {"callbacksim_queue_up", "or vector(0)"},
+		"Deferred deliveries":              {"callbacksim_deliveries_deferred_total", "reason"},
+		"Attempts in flight":               {"callbacksim_delivery_attempts_in_flight", "callbacksim_worker_concurrency"},
+		"Time to first attempt":            {"callbacksim_first_attempt_delay_seconds_bucket"},
 		"Retry lateness":                   {"callbacksim_retry_lateness_seconds_bucket"},
 		"Queue depth":                      {"callbacksim_queue_tasks", "by (state)"},
 		"Payments initiated":               {"callbacksim_payments_initiated_total"},
-		"Worker processes":                 {jobWorker},
 		"API requests by route and status": {jobAPI},
 	}
 	for title, fragments := range want {
