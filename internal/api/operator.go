@@ -33,6 +33,10 @@ type Operator struct {
 	queue  *queue.Queue
 	limit  *ratelimit.Limiter // nil: no limit
 	checks *check.Runner      // nil: no /v1/checks
+	// merchants are the configured merchants; mux is where the gateways'
+	// endpoints are, for the payment simulator (see simulate.go).
+	merchants []config.Merchant
+	mux       *http.ServeMux
 }
 
 // NewOperator returns the operator API.
@@ -55,6 +59,10 @@ func (o *Operator) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/callbacks/{id}/resend", o.auth(o.resend))
 	mux.HandleFunc("POST /v1/callbacks/{id}/retry-now", o.auth(o.retryNow))
 	mux.HandleFunc("POST /v1/callbacks/resend", o.auth(o.resendBulk))
+	mux.HandleFunc("GET /v1/merchants", o.auth(o.listMerchants))
+	mux.HandleFunc("GET /v1/payments", o.auth(o.listPayments))
+	mux.HandleFunc("POST /v1/simulate", o.auth(o.simulate))
+	o.mux = mux
 	o.registerChecks(mux)
 }
 

@@ -102,7 +102,7 @@ func New(cfg config.Config, roles Roles, log *slog.Logger) (*App, error) {
 		qg, cg, zg := qris.New(cfg, a.store, q, a.metrics), cinetpay.New(cfg, a.store, q, a.metrics), centili.New(cfg, a.store, q, a.metrics)
 		a.checks = check.NewRunner(cfg, a.store, q, check.Gateways{QRIS: qg, CinetPay: cg, Centili: zg}, log)
 		opts.Mount = append(opts.Mount, qg, cg, zg,
-			api.NewOperator(cfg.Admin.Token, a.store, q).Limit(ratelimit.FromConfig(cfg.RateLimit)).Checks(a.checks),
+			api.NewOperator(cfg.Admin.Token, a.store, q).Limit(ratelimit.FromConfig(cfg.RateLimit)).Checks(a.checks).Merchants(cfg.Merchants),
 			web.New(cfg.Admin.Token),
 		)
 	}

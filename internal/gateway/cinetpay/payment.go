@@ -108,6 +108,11 @@ func newPayment(m config.Merchant, f map[string]string, now time.Time) (Payment,
 	return p, nil
 }
 
+// pending is the payment as the pending index has it.
+func (p Payment) pending() store.PendingPayment {
+	return store.PendingPayment{Provider: config.CinetPay, MerchantID: p.MerchantID, Reference: p.TransactionID, CreatedAt: p.CreatedAt}
+}
+
 // save stores a new payment and its token.
 func (g *Gateway) save(ctx context.Context, p Payment) error {
 	raw, err := json.Marshal(p)
@@ -115,7 +120,7 @@ func (g *Gateway) save(ctx context.Context, p Payment) error {
 		return fmt.Errorf("cinetpay: encode payment: %w", err)
 	}
 	key := paymentKey(p.SiteID, p.TransactionID)
-	if _, err := g.store.CreatePayment(ctx, key, raw); err != nil {
+	if _, err := g.store.CreatePendingPayment(ctx, key, raw, p.pending()); err != nil {
 		if errors.Is(err, store.ErrExists) {
 			return &apiError{http.StatusConflict, CodeProcessingError, fmt.Sprintf(
 				"transaction_id %q is already used on site %s: every payment needs a new transaction_id", p.TransactionID, p.SiteID)}

@@ -199,6 +199,12 @@ func (g *Gateway) transition(ctx context.Context, m config.Merchant, key string,
 	case err != nil:
 		return queued{}, err
 	}
+	if p.Final() {
+		if err := g.store.ClearPending(ctx, config.CinetPay, p.MerchantID, p.TransactionID); err != nil {
+			g.revert(key, final.ID, prev)
+			return queued{}, err
+		}
+	}
 	// The notifications in the order the gateway produces them.
 	var cbs []*store.Callback
 	if waiting != nil {
@@ -257,13 +263,16 @@ func (p *Payment) apply(o outcome, now time.Time) {
 func (g *Gateway) revert(key, callbackID string, prev Payment) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	_ = g.store.UpdatePayment(ctx, key, func(old []byte) ([]byte, error) {
+	err := g.store.UpdatePayment(ctx, key, func(old []byte) ([]byte, error) {
 		p, err := decodePayment(old)
 		if err != nil || len(p.CallbackIDs) == 0 || p.CallbackIDs[len(p.CallbackIDs)-1] != callbackID {
 			return nil, errors.New("cinetpay: nothing to revert")
 		}
 		return json.Marshal(prev)
 	})
+	if err == nil && !prev.Final() {
+		_ = g.store.MarkPending(ctx, prev.pending())
+	}
 }
 
 // fields are the form fields of the payment's notification of status: the

@@ -218,7 +218,7 @@ func (g *Gateway) createTransaction(ctx context.Context, m config.Merchant, txn 
 	if err != nil {
 		return nil, fmt.Errorf("qris: encode transaction: %w", err)
 	}
-	existing, err := g.store.CreatePayment(ctx, paymentKey(m.ID, txn.OrderID), raw)
+	existing, err := g.store.CreatePendingPayment(ctx, paymentKey(m.ID, txn.OrderID), raw, pending(m, txn))
 	if err == nil {
 		g.metrics.PaymentInitiated(config.QRIS)
 	}
@@ -336,6 +336,10 @@ func (g *Gateway) complete(ctx context.Context, m config.Merchant, c completion)
 	if err != nil {
 		return "", err
 	}
+	if err := g.store.ClearPending(ctx, config.QRIS, m.ID, txn.OrderID); err != nil {
+		g.revert(m, key, id)
+		return "", err
+	}
 	cb, err := g.callback(m, txn, c.status, c.method, now)
 	if err != nil {
 		return "", err
@@ -343,7 +347,7 @@ func (g *Gateway) complete(ctx context.Context, m config.Merchant, c completion)
 	cb.ID = id
 	c.check.Apply(cb)
 	if err := g.queue.Submit(ctx, cb, c.scenario.HeldFor(g.timeScale), c.scenario.Duplicates); err != nil {
-		g.revert(key, cb.ID)
+		g.revert(m, key, cb.ID)
 		return "", err
 	}
 	return cb.ID, nil
@@ -370,11 +374,11 @@ func (g *Gateway) callback(m config.Merchant, txn Transaction, status, method st
 // revert takes a callback that could not be queued off its transaction,
 // and puts a transaction it completed back to pending, so that the
 // simulation can be sent again.
-func (g *Gateway) revert(key, callbackID string) {
+func (g *Gateway) revert(m config.Merchant, key, callbackID string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	_ = g.store.UpdatePayment(ctx, key, func(old []byte) ([]byte, error) {
-		var txn Transaction
+	var txn Transaction
+	err := g.store.UpdatePayment(ctx, key, func(old []byte) ([]byte, error) {
 		if err := json.Unmarshal(old, &txn); err != nil {
 			return nil, err
 		}
@@ -384,6 +388,14 @@ func (g *Gateway) revert(key, callbackID string) {
 		}
 		return json.Marshal(txn)
 	})
+	if err == nil && txn.Status == StatusPending {
+		_ = g.store.MarkPending(ctx, pending(m, txn))
+	}
+}
+
+// pending is transaction txn of merchant m as the pending index has it.
+func pending(m config.Merchant, txn Transaction) store.PendingPayment {
+	return store.PendingPayment{Provider: config.QRIS, MerchantID: m.ID, Reference: txn.OrderID, CreatedAt: txn.CreatedAt}
 }
 
 // defaultDescription is the description of a callback whose initiation
