@@ -5,8 +5,10 @@
 // (JSON indented) with its troubleshooting hint and its curl command,
 // resends and retries, and the checks page (/checks), which starts a
 // gateway's handler checks and shows each run live, its verdicts and the
-// callbacks of each check. Both refresh themselves every second from the
-// operator API.
+// callbacks of each check, and the payment simulator (/simulate), which
+// ends a pending or new payment with an outcome and a scenario and lands on
+// its callback. They refresh themselves every second from the operator
+// API.
 //
 // Everything is embedded (no build step). The page's script builds the DOM
 // with textContent only, since merchants' answers are untrusted, and every
@@ -56,6 +58,7 @@ func New(adminToken string) *Dashboard {
 func (d *Dashboard) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", d.index)
 	mux.HandleFunc("GET /checks", d.checks)
+	mux.HandleFunc("GET /simulate", d.simulate)
 	mux.HandleFunc("POST /login", d.login)
 	mux.HandleFunc("POST /logout", d.logout)
 	mux.HandleFunc("GET /assets/{name}", d.asset)
@@ -107,6 +110,16 @@ func (d *Dashboard) checks(w http.ResponseWriter, r *http.Request) {
 		page.Suites = append(page.Suites, suiteOption{Provider: p, Checks: check.Names(p)})
 	}
 	d.render(w, http.StatusOK, "checks.html", page)
+}
+
+// simulate is the payment simulator page for a signed-in operator, else
+// the login form.
+func (d *Dashboard) simulate(w http.ResponseWriter, r *http.Request) {
+	if !d.signedIn(r) {
+		d.render(w, http.StatusOK, "login.html", loginPage{})
+		return
+	}
+	d.render(w, http.StatusOK, "simulate.html", dashboardPage{CSRF: httpapi.CSRFToken(d.token)})
 }
 
 type loginPage struct{ Error string }

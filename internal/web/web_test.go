@@ -217,7 +217,7 @@ func cinetpayDelivered(t *testing.T, sim *simtest.Sim, notifyURL string) string 
 
 func TestAssets(t *testing.T) {
 	sim := simtest.Start(t)
-	for name, ctype := range map[string]string{"ui.js": "text/javascript", "app.js": "text/javascript", "checks.js": "text/javascript", "app.css": "text/css"} {
+	for name, ctype := range map[string]string{"ui.js": "text/javascript", "app.js": "text/javascript", "checks.js": "text/javascript", "simulate.js": "text/javascript", "app.css": "text/css"} {
 		a := request(t, http.MethodGet, sim.URL+"/assets/"+name, "")
 		if a.status != 200 || !strings.HasPrefix(a.header.Get("Content-Type"), ctype) || a.header.Get("X-Content-Type-Options") != "nosniff" {
 			t.Errorf("%s: %d %q", name, a.status, a.header.Get("Content-Type"))
