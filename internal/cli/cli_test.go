@@ -157,7 +157,7 @@ func TestTriggerUsageErrors(t *testing.T) {
 		{"cinetpay out of order with no final status", []string{"trigger", "cinetpay", "--url", "http://x.test/", "--status", "waiting_for_customer", "--out-of-order"}, ExitUsage},
 		{"centili with --url", []string{"trigger", "centili", "--url", "http://x.test/"}, ExitUsage},
 		{"unknown flag", []string{"trigger", "qris", "--colour"}, ExitUsage},
-		{"server refuses the scenario (400)", []string{"trigger", "qris", "--url", "http://x.test/", "--delay", "48h"}, ExitUsage},
+		{"delay over the scenario's bound", []string{"trigger", "qris", "--url", "http://x.test/", "--delay", "48h"}, ExitUsage},
 		{"no token to follow", []string{"trigger", "qris", "--url", "http://x.test/", "--api", sim.URL}, ExitConfig},
 	}
 	for _, tt := range tests {
@@ -174,6 +174,46 @@ func TestTriggerUsageErrors(t *testing.T) {
 				t.Error("nothing on stderr to say what is wrong")
 			}
 		})
+	}
+}
+
+// TestTriggerChecksBeforeItActs: a wrong admin token, a --delay or a
+// --duplicates out of bounds stop trigger before its first request with a
+// side effect: no payment is left behind, no callback queued.
+func TestTriggerChecksBeforeItActs(t *testing.T) {
+	sim := startSim(t)
+	tests := []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"wrong token", []string{"--token", "wrong"}, ExitConfig},
+		{"delay over 24h", []string{"--token", simtest.AdminToken, "--delay", "25h"}, ExitUsage},
+		{"more than 10 duplicates", []string{"--token", simtest.AdminToken, "--duplicates", "11"}, ExitUsage},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, gw := range []string{"qris", "cinetpay"} {
+				ref := fmt.Sprintf("ORDER-CHECKED-%s-%d", gw, i)
+				args := append([]string{"trigger", gw, "--api", sim.URL, "--url", "http://127.0.0.1:9/" + gw, "--reference", ref}, tt.args...)
+				code, out, errOut := run(t, args...)
+				if code != tt.want || errOut == "" {
+					t.Errorf("%s: exit %d, want %d; stdout %s stderr %s", gw, code, tt.want, out, errOut)
+				}
+				if resp := sim.Do(http.MethodGet, "/api/qris/transactions/"+ref, nil, "Authorization", "Bearer demo-qris-token"); gw == "qris" && resp.Status != http.StatusNotFound {
+					t.Errorf("qris order %s: %d, want 404: trigger created the payment before refusing", ref, resp.Status)
+				}
+				check := sim.Do(http.MethodPost, "/v2/payment/check", map[string]string{"apikey": "demo-apikey", "site_id": "445160", "transaction_id": ref})
+				if gw == "cinetpay" && strings.Contains(string(check.Body), `"code":"00"`) {
+					t.Errorf("cinetpay transaction %s exists: trigger created the payment before refusing: %s", ref, check.Body)
+				}
+			}
+		})
+	}
+	var page listAnswer
+	sim.Admin(http.MethodGet, "/v1/callbacks", nil).JSON(t, &page)
+	if len(page.Callbacks) != 0 {
+		t.Errorf("%d callback(s) queued, want none", len(page.Callbacks))
 	}
 }
 

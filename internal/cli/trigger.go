@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/callbacksim/callbacksim/config"
+	"github.com/callbacksim/callbacksim/internal/gateway"
 	"github.com/callbacksim/callbacksim/internal/store"
 )
 
@@ -61,7 +62,9 @@ func triggerCmd() *cobra.Command {
 		Short: "Create and complete a simulated payment, then follow its callback until it ends",
 		Long: `trigger creates a payment on a running simulator and completes it in one
 go, prints the callback id, then follows the callback's attempts live (from
-the operator API) until it is delivered, rejected or failed.
+the operator API) until it is delivered, rejected or failed. Every flag,
+and the admin token (with one read of the operator API), is checked before
+the payment is created: a refused trigger leaves nothing behind.
 
 Exit codes: 0 delivered, 4 failed or rejected, 1 other errors (a timeout),
 2 bad flags, 3 no or wrong admin token, 6 the simulator is unreachable.
@@ -129,6 +132,13 @@ func (tf *triggerFlags) run(cmd *cobra.Command, provider string) error {
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if tf.follow {
+		// Following needs the operator API: a wrong token must stop
+		// trigger before it creates a payment, not after.
+		if _, err := c.do(ctx, http.MethodGet, "/v1/callbacks?limit=1", nil, true, nil); err != nil {
+			return fmt.Errorf("check the admin token before creating the payment: %w", err)
+		}
+	}
 	out := cmd.OutOrStdout()
 	human := !tf.client.json
 
@@ -220,8 +230,11 @@ func (tf *triggerFlags) check(provider string, statuses []string) error {
 	if tf.amount < 0 {
 		return fmt.Errorf("--amount must be positive, got %d", tf.amount)
 	}
-	if tf.duplicates < 0 || tf.delay < 0 {
-		return fmt.Errorf("--duplicates and --delay must not be negative")
+	if tf.duplicates < 0 || tf.duplicates > gateway.MaxDuplicates {
+		return fmt.Errorf("--duplicates must be between 0 and %d, got %d", gateway.MaxDuplicates, tf.duplicates)
+	}
+	if tf.delay < 0 || tf.delay > gateway.MaxDelay {
+		return fmt.Errorf("--delay must be between 0 and %s, got %s", gateway.MaxDelay, tf.delay)
 	}
 	if tf.poll < 10*time.Millisecond {
 		return fmt.Errorf("--poll must be at least 10ms")

@@ -49,6 +49,14 @@ func newFakeAPI(t *testing.T) (*fakeAPI, *httptest.Server) {
 			_ = json.NewEncoder(w).Encode(v)
 		})
 	}
+	mux.HandleFunc("GET /v1/callbacks", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+simtest.AdminToken {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"callbacks":[],"next_cursor":null}`))
+	})
 	mux.HandleFunc("GET /v1/callbacks/{id}", func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer "+simtest.AdminToken {
 			w.WriteHeader(http.StatusUnauthorized)
