@@ -15,6 +15,7 @@ import (
 
 	"github.com/callbacksim/callbacksim/config"
 	"github.com/callbacksim/callbacksim/internal/httpapi"
+	"github.com/callbacksim/callbacksim/internal/store"
 )
 
 // The payment simulator of the dashboard: the operator picks a merchant, a
@@ -91,22 +92,24 @@ func (o *Operator) listPayments(w http.ResponseWriter, r *http.Request) error {
 		}
 		limit = n
 	}
-	var all []any
+	all := []paymentView{}
 	for _, p := range providers {
 		ps, err := o.store.ListPending(r.Context(), p, q.Get("merchant_id"), limit)
 		if err != nil {
 			return err
 		}
 		for _, x := range ps {
-			all = append(all, map[string]any{"provider": x.Provider, "merchant_id": x.MerchantID, "reference": x.Reference,
-				"created_at": x.CreatedAt, "status": "pending"})
+			all = append(all, paymentView{PendingPayment: x, Status: "pending"})
 		}
-	}
-	if all == nil {
-		all = []any{}
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"payments": all})
 	return nil
+}
+
+// paymentView is a payment as GET /v1/payments shows it.
+type paymentView struct {
+	store.PendingPayment
+	Status string `json:"status"`
 }
 
 // simulateRequest is the body of POST /v1/simulate.
