@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -98,9 +99,11 @@ func (s *statusRecorder) Flush() {
 
 // instrument gives every request an id (RequestIDHeader), counts requests
 // by route pattern and status, writes one access log line per request,
-// answers unknown routes with a JSON 404, and turns a panic into a JSON
-// 500 instead of a dropped connection.
+// answers unknown routes with a JSON 404 and a method a path does not take
+// with a JSON 405 whose Allow lists every method it takes, and turns a
+// panic into a JSON 500 instead of a dropped connection.
 func instrument(m *metrics.Metrics, log *slog.Logger, mux *http.ServeMux) http.Handler {
+	ranker := &pathRanker{}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := requestID(r.Header.Get(RequestIDHeader))
@@ -129,26 +132,17 @@ func instrument(m *metrics.Metrics, log *slog.Logger, mux *http.ServeMux) http.H
 			log.Info("request", "method", r.Method, "route", route, "code", status,
 				"duration_ms", float64(took.Microseconds())/1000, "request_id", id)
 		}()
+		if allow := ranker.disallowed(mux, r); allow != nil {
+			r.Pattern = ""
+			rec.Header().Set("Allow", strings.Join(allow, ", "))
+			httpapi.WriteError(rec, httpapi.Errorf(http.StatusMethodNotAllowed, "%s is not allowed on %s; use %s", r.Method, r.URL.Path, strings.Join(allow, " or ")))
+			return
+		}
 		if _, pattern := mux.Handler(r); pattern == "" {
 			r.Pattern = ""
-			notFoundOrMethod(rec, r, mux)
+			httpapi.WriteError(rec, httpapi.Errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 			return
 		}
 		mux.ServeHTTP(rec, r)
 	})
-}
-
-// notFoundOrMethod answers a request no route matched, in JSON: 405 when the
-// path exists under another method, else 404.
-func notFoundOrMethod(w http.ResponseWriter, r *http.Request, mux *http.ServeMux) {
-	for _, method := range []string{http.MethodGet, http.MethodPost} {
-		probe := r.Clone(r.Context())
-		probe.Method = method
-		if _, pattern := mux.Handler(probe); pattern != "" && method != r.Method {
-			w.Header().Set("Allow", method)
-			httpapi.WriteError(w, httpapi.Errorf(http.StatusMethodNotAllowed, "%s is not allowed on %s; use %s", r.Method, r.URL.Path, method))
-			return
-		}
-	}
-	httpapi.WriteError(w, httpapi.Errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 }
