@@ -110,6 +110,8 @@ func TestLoadRejects(t *testing.T) {
 		{"bad signing mode", "merchants:\n  - id: a\n    qris: {token: t, signing: rsa}\n", nil, "merchants[0].qris.signing"},
 		{"bad standard webhooks secret", "merchants:\n  - id: a\n    qris: {token: t, signing: standard-webhooks, signing_secret: plain}\n", nil, "merchants[0].qris.signing_secret"},
 		{"duplicate cinetpay apikey", "merchants:\n  - id: a\n    cinetpay: {apikey: k, site_id: '1', secret_key: s}\n  - id: b\n    cinetpay: {apikey: k, site_id: '2', secret_key: s}\n", nil, "merchants[1].cinetpay.apikey"},
+		{"duplicate cinetpay site_id", "merchants:\n  - id: a\n    cinetpay: {apikey: k1, site_id: '1', secret_key: s}\n  - id: b\n    cinetpay: {apikey: k2, site_id: '1', secret_key: s}\n", nil, "merchants[1].cinetpay.site_id"},
+		{"duplicate centili service", "merchants:\n  - id: a\n    centili: {service: s, signature_key: k, notification_url: 'http://x/'}\n  - id: b\n    centili: {service: s, signature_key: k, notification_url: 'http://x/'}\n", nil, "merchants[1].centili.service"},
 		{"bad centili algorithm", "merchants:\n  - id: a\n    centili: {service: s, signature_key: k, sign_algorithm: sha512, notification_url: 'http://x/'}\n", nil, "merchants[0].centili.sign_algorithm"},
 		{"relative notification url", "merchants:\n  - id: a\n    centili: {service: s, signature_key: k, notification_url: /centili}\n", nil, "merchants[0].centili.notification_url"},
 		{"notification url with a password", "merchants:\n  - id: a\n    centili: {service: s, signature_key: k, notification_url: 'http://u:p@x/'}\n", nil, "merchants[0].centili.notification_url"},

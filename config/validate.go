@@ -247,6 +247,11 @@ func (m Merchant) validateCinetPay(prefix string, seen uniqueness) error {
 	if err := seen.claim(prefix+"apikey", "cinetpay.apikey", c.APIKey, m.ID); err != nil {
 		return err
 	}
+	// A site's payments are found by site_id: two merchants on one site
+	// would read and simulate each other's.
+	if err := seen.claim(prefix+"site_id", "cinetpay.site_id", c.SiteID, m.ID); err != nil {
+		return err
+	}
 	return nil
 }
 

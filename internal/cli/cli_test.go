@@ -497,6 +497,12 @@ func TestServeConfigErrorsExit3(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("providers:\n  qris:\n    retry:\n      schedule: [5s, banana]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	sharedSite := filepath.Join(t.TempDir(), "shared.yaml")
+	if err := os.WriteFile(sharedSite, []byte("merchants:\n"+
+		"  - {id: a, cinetpay: {apikey: k1, site_id: '445160', secret_key: s}}\n"+
+		"  - {id: b, cinetpay: {apikey: k2, site_id: '445160', secret_key: s}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		env  string
@@ -507,6 +513,7 @@ func TestServeConfigErrorsExit3(t *testing.T) {
 		{"misspelt variable", "CALLBACKSIM_TIME_SCAL=2", []string{"serve"}, "CALLBACKSIM_TIME_SCAL: unknown environment variable; did you mean CALLBACKSIM_TIME_SCALE?"},
 		{"bad value", "", []string{"serve", "--config", bad}, `providers.qris.retry.schedule[1]: "banana" is not a duration`},
 		{"bad flag value", "", []string{"serve", "--time-scale", "fast"}, `time_scale: cannot parse "fast" as a number`},
+		{"two merchants on one site_id", "", []string{"serve", "--config", sharedSite}, `merchants[1].cinetpay.site_id: merchants "a" and "b" use the same value`},
 		{"merchant, misspelt variable", "CALLBACKSIM_REDIS_UR=redis://x", []string{"merchant"}, "did you mean CALLBACKSIM_REDIS_URL?"},
 	}
 	for _, tt := range tests {
