@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -13,6 +14,24 @@ import (
 // key is made.
 
 func paymentKey(key string) string { return "pay:{" + key + "}" }
+
+// PaymentKey joins parts into a payment key, "qris:<merchant>:<order>":
+// every part but the last has its ":" and "%" percent-encoded, so no part
+// can run into the next (merchant "m" and order "3:ORD" is not merchant
+// "m:3" and order "ORD"). A part without either is written as it is, so
+// the keys of such ids are those made before the encoding.
+func PaymentKey(parts ...string) string {
+	var b strings.Builder
+	for i, p := range parts {
+		if i < len(parts)-1 {
+			p = keyPartEscaper.Replace(p) + ":"
+		}
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+var keyPartEscaper = strings.NewReplacer("%", "%25", ":", "%3A")
 
 // CreatePayment stores value under key unless the key exists; then it
 // returns the stored value and an error wrapping ErrExists.

@@ -77,3 +77,35 @@ func TestUpdatePayment(t *testing.T) {
 		}
 	})
 }
+
+func TestPaymentKey(t *testing.T) {
+	tests := []struct {
+		name  string
+		parts []string
+		want  string
+	}{
+		{"plain ids as before", []string{"qris", "demo", "ORD-1"}, "qris:demo:ORD-1"},
+		{"colons in the last part kept", []string{"qris", "m", "3:ORD"}, "qris:m:3:ORD"},
+		{"colons in an inner part encoded", []string{"qris", "m:3", "ORD"}, "qris:m%3A3:ORD"},
+		{"percent in an inner part encoded", []string{"cinetpay", "50%3A", "TX"}, "cinetpay:50%253A:TX"},
+		{"four parts", []string{"centili", "svc:a", "sub", "S-1"}, "centili:svc%3Aa:sub:S-1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := store.PaymentKey(tt.parts...); got != tt.want {
+				t.Errorf("PaymentKey(%q) = %q, want %q", tt.parts, got, tt.want)
+			}
+		})
+	}
+	// The pairs the old "a:b:c" join confused.
+	for _, pair := range [][2][]string{
+		{{"qris", "m", "3:ORD"}, {"qris", "m:3", "ORD"}},
+		{{"cinetpay", "1", "2:TX"}, {"cinetpay", "1:2", "TX"}},
+		{{"centili", "a", "sub", "b:sub:c"}, {"centili", "a:sub:b", "sub", "c"}},
+		{{"qris", "m%3A3", "ORD"}, {"qris", "m:3", "ORD"}},
+	} {
+		if a, b := store.PaymentKey(pair[0]...), store.PaymentKey(pair[1]...); a == b {
+			t.Errorf("PaymentKey(%q) and PaymentKey(%q) are both %q", pair[0], pair[1], a)
+		}
+	}
+}

@@ -47,7 +47,9 @@ type Subscription struct {
 	CallbackIDs     []string  `json:"callback_ids"`
 }
 
-func subscriptionKey(service, id string) string { return "centili:" + service + ":sub:" + id }
+func subscriptionKey(service, id string) string {
+	return store.PaymentKey("centili", service, "sub", id)
+}
 
 // subscription loads a service's subscription.
 func (g *Gateway) subscription(ctx context.Context, m config.Merchant, id string) (Subscription, error) {

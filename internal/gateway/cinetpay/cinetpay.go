@@ -124,7 +124,7 @@ func (g *Gateway) merchant(apikey string) (config.Merchant, bool) {
 }
 
 func paymentKey(siteID, transactionID string) string {
-	return "cinetpay:" + siteID + ":" + transactionID
+	return store.PaymentKey("cinetpay", siteID, transactionID)
 }
 
 func tokenKey(token string) string { return "cinetpay-token:" + token }

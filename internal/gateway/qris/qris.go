@@ -165,7 +165,9 @@ func validateOrderID(id string) error {
 	return nil
 }
 
-func paymentKey(merchantID, orderID string) string { return "qris:" + merchantID + ":" + orderID }
+func paymentKey(merchantID, orderID string) string {
+	return store.PaymentKey("qris", merchantID, orderID)
+}
 
 func (g *Gateway) initiate(w http.ResponseWriter, r *http.Request, m config.Merchant) error {
 	var req initiateRequest
