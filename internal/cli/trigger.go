@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"os/signal"
 	"slices"
 	"strings"
@@ -374,46 +375,136 @@ func (tf *triggerFlags) followAll(ctx context.Context, c *client, ids []string, 
 		ctx, cancel = context.WithTimeout(ctx, tf.timeout)
 		defer cancel()
 	}
-	seen := make(map[string]int, len(ids))
-	final := make(map[string]time.Time, len(ids))
+	p := &progress{w: w, tty: isTerminal(w), several: len(ids) > 1, seen: map[string]int{}, hints: map[string]bool{},
+		due: map[string]time.Time{}, final: map[string]time.Time{}, done: map[string]bool{}}
 	last := make(map[string]store.Callback, len(ids))
 	for {
 		done := true
 		for _, id := range ids {
-			if _, ok := final[id]; ok && tf.settled(last[id], final[id]) {
+			if p.done[id] {
 				continue
 			}
 			var cb store.Callback
 			if _, err := c.do(ctx, http.MethodGet, "/v1/callbacks/"+url.PathEscape(id), nil, true, &cb); err != nil {
+				p.clear()
 				return collect(ids, last), tf.followErr(ctx, id, last[id], err)
 			}
 			last[id] = cb
-			for _, a := range cb.Attempts[min(seen[id], len(cb.Attempts)):] {
-				if len(ids) > 1 {
-					fmt.Fprint(w, cb.ID)
-				}
-				writeAttemptLine(w, a)
-			}
-			seen[id] = len(cb.Attempts)
-			if cb.Status.Final() {
-				if _, ok := final[id]; !ok {
-					final[id] = time.Now()
-					fmt.Fprintf(w, "callback %s %s after %d attempt(s)\n", cb.ID, cb.Status, len(cb.Attempts))
-				}
-			}
-			if !cb.Status.Final() || !tf.settled(cb, final[id]) {
+			p.update(cb, time.Now(), tf.settled)
+			if !p.done[id] {
 				done = false
 			}
 		}
 		if done {
 			return collect(ids, last), nil
 		}
+		p.countdown(last, ids, time.Now())
 		select {
 		case <-ctx.Done():
+			p.clear()
 			return collect(ids, last), tf.followErr(ctx, ids[0], last[ids[0]], ctx.Err())
 		case <-time.After(tf.poll):
 		}
 	}
+}
+
+// progress prints what trigger sees of its callbacks while it follows
+// them: each new attempt (a hint once per callback, not under every
+// attempt alike), when the next attempt is due, and the final line once
+// the duplicates are in.
+type progress struct {
+	w       io.Writer
+	tty     bool // a terminal: the countdown rewrites one line
+	several bool // several callbacks: each line says which
+	line    bool // a countdown line is on the terminal
+	seen    map[string]int
+	hints   map[string]bool      // by callback id and hint
+	due     map[string]time.Time // the next attempt announced, by callback
+	final   map[string]time.Time // when each callback was first seen final
+	done    map[string]bool      // final and settled: its last line printed
+}
+
+// update prints what is new in cb, seen at now.
+func (p *progress) update(cb store.Callback, now time.Time, settled func(store.Callback, time.Time) bool) {
+	label := ""
+	if p.several {
+		label = strings.TrimSpace(cb.ID + " " + oneLine(cb.Event))
+		if _, ok := p.seen[cb.ID]; !ok && cb.Event != "" {
+			p.clear()
+			fmt.Fprintf(p.w, "callback %s carries the %s notification\n", cb.ID, oneLine(cb.Event))
+		}
+	}
+	for _, a := range cb.Attempts[min(p.seen[cb.ID], len(cb.Attempts)):] {
+		p.clear()
+		if p.hints[cb.ID+"\x00"+a.Hint] {
+			a.Hint = "" // said under an earlier attempt
+		} else if a.Hint != "" {
+			p.hints[cb.ID+"\x00"+a.Hint] = true
+		}
+		fmt.Fprint(p.w, label)
+		writeAttemptLine(p.w, a)
+	}
+	p.seen[cb.ID] = len(cb.Attempts)
+	if cb.NextAttemptAt != nil && !cb.NextAttemptAt.Equal(p.due[cb.ID]) {
+		p.due[cb.ID] = *cb.NextAttemptAt
+		if !p.tty {
+			fmt.Fprintf(p.w, "%s  next attempt %s\n", label, nextAttempt(cb.NextAttemptAt, now))
+		}
+	}
+	if !cb.Status.Final() {
+		return
+	}
+	if _, ok := p.final[cb.ID]; !ok {
+		p.final[cb.ID] = now
+	}
+	if settled(cb, p.final[cb.ID]) {
+		p.done[cb.ID] = true
+		p.clear()
+		fmt.Fprintf(p.w, "callback %s %s after %d attempt(s)\n", cb.ID, cb.Status, len(cb.Attempts))
+	}
+}
+
+// countdown rewrites the terminal's last line with the time left to the
+// soonest next attempt.
+func (p *progress) countdown(last map[string]store.Callback, ids []string, now time.Time) {
+	if !p.tty {
+		return
+	}
+	var soonest *store.Callback
+	for _, id := range ids {
+		cb := last[id]
+		if cb.NextAttemptAt != nil && !p.done[id] && (soonest == nil || cb.NextAttemptAt.Before(*soonest.NextAttemptAt)) {
+			soonest = &cb
+		}
+	}
+	if soonest == nil {
+		p.clear()
+		return
+	}
+	who := ""
+	if p.several {
+		who = " of " + soonest.ID
+	}
+	fmt.Fprintf(p.w, "\r\x1b[K  next attempt%s %s", who, nextAttempt(soonest.NextAttemptAt, now))
+	p.line = true
+}
+
+// clear removes the countdown line before another line is printed.
+func (p *progress) clear() {
+	if p.line {
+		fmt.Fprint(p.w, "\r\x1b[K")
+		p.line = false
+	}
+}
+
+// isTerminal reports whether w is a terminal (a character device).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // settled reports whether a final callback has all the attempts to expect:

@@ -125,6 +125,11 @@ func TestTriggerCinetPayOutOfOrder(t *testing.T) {
 	}
 	f.progress["cb_final"] = lifecycle("cb_final", "cinetpay", http.MethodPost, store.StatusDelivered, 200, true)
 	f.progress["cb_wait"] = lifecycle("cb_wait", "cinetpay", http.MethodPost, store.StatusDelivered, 200, true)
+	for id, event := range map[string]string{"cb_final": "REFUSED", "cb_wait": "WAITING_FOR_CUSTOMER"} {
+		for i := range f.progress[id] {
+			f.progress[id][i].Event = event
+		}
+	}
 
 	code, out, errOut := run(t, "trigger", "cinetpay", "--api", srv.URL, "--token", simtest.AdminToken,
 		"--notify-url", "http://merchant.test/notify", "--status", "refused", "--out-of-order", "--reference", "TX-42",
@@ -151,7 +156,8 @@ func TestTriggerCinetPayOutOfOrder(t *testing.T) {
 	if diff := cmp.Diff(wantSim, f.sent("/v2/simulate")[0]); diff != "" {
 		t.Errorf("simulate body (-want +got):\n%s", diff)
 	}
-	for _, want := range []string{"callback cb_final", "callback cb_wait", "cb_final  #1", "cb_wait  #2", "ping: GET http://merchant.test/notify -> 200",
+	for _, want := range []string{"callback cb_final", "callback cb_wait", "callback cb_final carries the REFUSED notification", "callback cb_wait carries the WAITING_FOR_CUSTOMER notification",
+		"cb_final REFUSED  #1", "cb_wait WAITING_FOR_CUSTOMER  #2", "ping: GET http://merchant.test/notify -> 200",
 		"callback cb_final delivered after 2 attempt(s)", "callback cb_wait delivered after 2 attempt(s)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output does not say %q:\n%s", want, out)
