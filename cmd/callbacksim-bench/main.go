@@ -1,9 +1,9 @@
 // Command callbacksim-bench measures callbacksim on this machine: it starts
 // its own redis-server, a simulator and merchant endpoints on loopback, and
 // prints throughput (against the bare-asynq ceiling of the same design),
-// latency, retry timing, API throughput, Redis memory per callback and
-// isolation from a dead endpoint. `make bench` runs it; BENCHMARKS.md holds
-// its figures.
+// latency, retry timing, API throughput, Redis memory per callback,
+// isolation from a dead endpoint and the CPU an idle simulator uses. `make
+// bench` runs it; BENCHMARKS.md holds its figures.
 package main
 
 import (
@@ -38,6 +38,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.DeadTimeout, "dead-timeout", o.DeadTimeout, "providers.qris.timeout in the isolation scenario")
 	fs.IntVar(&o.HealthyHosts, "healthy-hosts", o.HealthyHosts, "healthy merchant endpoints in the isolation scenario")
 	fs.DurationVar(&o.IsolationFor, "isolation-for", o.IsolationFor, "how long the isolation scenario waits for the healthy callbacks")
+	fs.DurationVar(&o.IdleFor, "idle-for", o.IdleFor, "how long the idle scenario measures the CPU of each idle simulator")
 	only := fs.String("only", "", "comma-separated scenarios to run ("+strings.Join(bench.Scenarios, ",")+"); empty = all")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the first end-to-end throughput run to this file")
 	fs.StringVar(&o.MemProfile, "memprofile", "", "write an allocation profile to this file at the end")

@@ -2,8 +2,8 @@
 // own, runs a simulator in-process (API and workers) and merchant endpoints
 // on loopback, and measures throughput against the bare-asynq ceiling of the
 // same design, callback latency at a steady rate, retry timing, API
-// throughput, Redis memory per callback and isolation from a dead endpoint.
-// It prints figures, not verdicts. cmd/callbacksim-bench runs it.
+// throughput, Redis memory per callback, isolation from a dead endpoint and
+// the CPU an idle simulator uses. It prints figures, not verdicts. cmd/callbacksim-bench runs it.
 package bench
 
 import (
@@ -32,10 +32,11 @@ const (
 	Retry      = "retry"      // 3. actual minus due time of each retry
 	Memory     = "memory"     // 5. Redis bytes per callback
 	Isolation  = "isolation"  // 6. healthy merchants' rate with a dead endpoint
+	Idle       = "idle"       // 7. CPU used with nothing to do
 )
 
 // Scenarios lists every scenario, in the order they run.
-var Scenarios = []string{Throughput, Latency, Retry, Memory, Isolation}
+var Scenarios = []string{Throughput, Latency, Retry, Memory, Isolation, Idle}
 
 // Options tune a run. Zero fields take the defaults of DefaultOptions.
 type Options struct {
@@ -52,6 +53,7 @@ type Options struct {
 	DeadTimeout    time.Duration // providers.qris.timeout in the isolation scenario
 	HealthyHosts   int           // healthy merchant endpoints in the isolation scenario
 	IsolationFor   time.Duration // how long the isolation run waits for the healthy callbacks
+	IdleFor        time.Duration // how long the idle scenario measures each simulator
 	Only           []string      // scenarios to run; empty = all
 	CPUProfile     string        // file for a CPU profile of the end-to-end throughput runs
 	MemProfile     string        // file for an allocation profile, written after the end-to-end runs
@@ -66,7 +68,7 @@ func DefaultOptions() Options {
 		N: 5000, Clients: 32, Rounds: 5, Rate: 200, LatencyFor: 10 * time.Second,
 		RetryCallbacks: 300, TimeScale: 0.01, Concurrency: d.Worker.Concurrency,
 		PollInterval: d.Worker.PollInterval, DeadTimeout: d.Providers.QRIS.Timeout,
-		HealthyHosts: 4, IsolationFor: 30 * time.Second,
+		HealthyHosts: 4, IsolationFor: 30 * time.Second, IdleFor: 30 * time.Second,
 	}
 }
 
@@ -107,6 +109,9 @@ func (o *Options) fill() {
 	}
 	if o.IsolationFor <= 0 {
 		o.IsolationFor = d.IsolationFor
+	}
+	if o.IdleFor <= 0 {
+		o.IdleFor = d.IdleFor
 	}
 }
 
@@ -167,7 +172,7 @@ func Run(ctx context.Context, opts Options, out io.Writer) error {
 		run  func(context.Context) error
 	}{
 		{Throughput, e.throughput}, {Latency, e.latency}, {Retry, e.retry},
-		{Memory, e.memory}, {Isolation, e.isolation},
+		{Memory, e.memory}, {Isolation, e.isolation}, {Idle, e.idle},
 	}
 	for _, s := range steps {
 		if !opts.runs(s.name) {

@@ -22,6 +22,7 @@ func TestRunSmall(t *testing.T) {
 	err := Run(context.Background(), Options{
 		N: 80, Clients: 8, Rounds: 1, Rate: 100, LatencyFor: 300 * time.Millisecond,
 		RetryCallbacks: 10, DeadTimeout: 300 * time.Millisecond, HealthyHosts: 2, IsolationFor: 10 * time.Second,
+		IdleFor: time.Second,
 	}, &out)
 	if err != nil {
 		t.Fatalf("Run: %v\n%s", err, out.String())
@@ -40,6 +41,8 @@ func TestRunSmall(t *testing.T) {
 		`callback with one attempt recorded\s+[1-9][0-9,]* bytes each`,
 		`isolation ratio\s+[0-9]+\.[0-9]{2}`,
 		`healthy latency at 100/s for 900ms with the dead backlog waiting: p50 -?[0-9.]+ ms   p99 -?[0-9.]+ ms`,
+		`redis-server:\s+callbacksim [0-9.]+% \+ redis-server [0-9.]+% = [0-9.]+%; [0-9.]+ redis commands/s`,
+		`embedded:\s+callbacksim with its Redis [0-9.]+%`,
 	} {
 		if !regexp.MustCompile(re).MatchString(got) {
 			t.Errorf("output lacks %q:\n%s", re, got)
