@@ -19,7 +19,14 @@ import (
 type Conn struct {
 	Client   redis.UniversalClient
 	embedded *miniredis.Miniredis
+	dial     func() redis.UniversalClient // makes Client, and Another's
 }
+
+// Another returns a new client of the same deployment, with the same
+// settings as Client and connections of its own: for a blocking command,
+// which holds its connection, and which closing that client ends. The
+// caller closes it, before Close.
+func (c *Conn) Another() redis.UniversalClient { return c.dial() }
 
 // Embedded reports whether Conn runs on the embedded in-memory Redis, where
 // nothing persists across restarts.
@@ -43,33 +50,43 @@ func (c *Conn) Addr() string {
 // Redis to answer: a server that is down now may be up later, and /readyz
 // says which.
 func Open(cfg config.Redis) (*Conn, error) {
-	switch cfg.Mode {
-	case config.RedisSentinel:
-		return &Conn{Client: redis.NewFailoverClient(failFastFailover(&redis.FailoverOptions{
-			MasterName:    cfg.MasterName,
-			SentinelAddrs: cfg.Addrs,
-			Password:      cfg.Password,
-			DB:            cfg.DB,
-		}))}, nil
-	case config.RedisCluster:
-		return &Conn{Client: redis.NewClusterClient(failFastCluster(&redis.ClusterOptions{
-			Addrs:    cfg.Addrs,
-			Password: cfg.Password,
-		}))}, nil
-	}
-	if cfg.URL != "" {
-		opts, err := redis.ParseURL(cfg.URL)
-		if err != nil {
+	c := &Conn{}
+	switch {
+	case cfg.Mode == config.RedisSentinel:
+		c.dial = func() redis.UniversalClient {
+			return redis.NewFailoverClient(failFastFailover(&redis.FailoverOptions{
+				MasterName:    cfg.MasterName,
+				SentinelAddrs: cfg.Addrs,
+				Password:      cfg.Password,
+				DB:            cfg.DB,
+			}))
+		}
+	case cfg.Mode == config.RedisCluster:
+		c.dial = func() redis.UniversalClient {
+			return redis.NewClusterClient(failFastCluster(&redis.ClusterOptions{
+				Addrs:    cfg.Addrs,
+				Password: cfg.Password,
+			}))
+		}
+	case cfg.URL != "":
+		if _, err := redis.ParseURL(cfg.URL); err != nil {
 			return nil, fmt.Errorf("redisconn: redis.url: %w", err)
 		}
-		return &Conn{Client: redis.NewClient(failFast(opts))}, nil
+		c.dial = func() redis.UniversalClient {
+			opts, _ := redis.ParseURL(cfg.URL) // parsed above
+			return redis.NewClient(failFast(opts))
+		}
+	default:
+		m := miniredis.NewMiniRedis()
+		m.ClockTTL(true)
+		if err := m.Start(); err != nil {
+			return nil, fmt.Errorf("redisconn: start embedded redis: %w", err)
+		}
+		c.embedded = m
+		c.dial = func() redis.UniversalClient { return redis.NewClient(&redis.Options{Addr: m.Addr()}) }
 	}
-	m := miniredis.NewMiniRedis()
-	m.ClockTTL(true)
-	if err := m.Start(); err != nil {
-		return nil, fmt.Errorf("redisconn: start embedded redis: %w", err)
-	}
-	return &Conn{Client: redis.NewClient(&redis.Options{Addr: m.Addr()}), embedded: m}, nil
+	c.Client = c.dial()
+	return c, nil
 }
 
 // Ping reports whether Redis answers.
