@@ -30,6 +30,7 @@ import (
 	"github.com/callbacksim/callbacksim/internal/gateway/centili"
 	"github.com/callbacksim/callbacksim/internal/gateway/cinetpay"
 	"github.com/callbacksim/callbacksim/internal/gateway/qris"
+	"github.com/callbacksim/callbacksim/internal/idle"
 	"github.com/callbacksim/callbacksim/internal/metrics"
 	"github.com/callbacksim/callbacksim/internal/queue"
 	"github.com/callbacksim/callbacksim/internal/ratelimit"
@@ -38,6 +39,10 @@ import (
 	"github.com/callbacksim/callbacksim/internal/web"
 	"github.com/callbacksim/callbacksim/scheduler"
 )
+
+// idleWait bounds one wait of an idle worker for work in Redis
+// (idle.Client): an idle worker runs two Redis commands per idleWait.
+const idleWait = 5 * time.Second
 
 // Roles says what a process does: serve the API, deliver callbacks, or both.
 type Roles struct {
@@ -55,6 +60,7 @@ type App struct {
 	client   *asynq.Client
 	inspect  *asynq.Inspector
 	server   *asynq.Server
+	waits    *idle.Client // the server's Redis client: idle workers wait in Redis for work
 	timing   scheduler.Timing
 	waker    *scheduler.Waker
 	handler  http.Handler
@@ -110,11 +116,12 @@ func New(cfg config.Config, roles Roles, log *slog.Logger) (*App, error) {
 	if roles.Worker {
 		a.metrics.WorkerConcurrency(cfg.Worker.Concurrency)
 		a.waker = scheduler.NewWaker(a.inspect, queue.Name, a.timing.WakeLead)
-		a.server = asynq.NewServerFromRedisClient(conn.Client, asynq.Config{
+		a.waits = idle.New(conn.Client, conn.Another(), queue.Name, idleWait)
+		a.server = asynq.NewServerFromRedisClient(a.waits, asynq.Config{
 			Concurrency:              cfg.Worker.Concurrency,
 			Queues:                   map[string]int{queue.Name: 1},
 			TaskCheckInterval:        cfg.Worker.PollInterval,
-			DelayedTaskCheckInterval: cfg.Worker.PollInterval,
+			DelayedTaskCheckInterval: a.timing.ForwardInterval,
 			RetryDelayFunc:           scheduler.RetryDelay(time.Now),
 			IsFailure:                dispatcher.IsFailure,
 			ShutdownTimeout:          cfg.Worker.ShutdownTimeout,
@@ -183,6 +190,7 @@ func (a *App) Run(ctx context.Context) error {
 	// says 503 and /metrics shows the drain.
 	if a.server != nil {
 		a.working.Store(false)
+		a.waits.Stop()      // else the processor ends its wait for work first
 		a.server.Shutdown() // waits for in-flight attempts, up to ShutdownTimeout
 		a.waker.Stop()      // asynq runs the tasks still waiting, at their whole second
 		sender.CloseIdleConnections()
@@ -213,6 +221,9 @@ func (a *App) ready() error {
 }
 
 func (a *App) close() {
+	if a.waits != nil {
+		a.waits.Stop()
+	}
 	a.client.Close()
 	a.inspect.Close()
 	a.conn.Close()
