@@ -96,8 +96,10 @@ type Admin struct {
 // Worker configures the delivery workers.
 type Worker struct {
 	Concurrency int `mapstructure:"concurrency"`
-	// PollInterval is how often an idle worker looks for due work. It bounds
-	// how late a callback or a retry can start.
+	// PollInterval is how soon a worker looks for work again after its
+	// queue was empty (asynq's TaskCheckInterval). An idle worker waits in
+	// Redis for work and takes it as soon as it is pending; the interval
+	// bounds the pause after a wait that ended without a task.
 	PollInterval time.Duration `mapstructure:"poll_interval"`
 	// ShutdownTimeout bounds how long in-flight attempts may run on SIGTERM.
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
