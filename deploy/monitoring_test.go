@@ -3,6 +3,9 @@ package deploy_test
 import (
 	"net"
 	"net/url"
+	"os"
+	"path"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +22,7 @@ type prometheusConfig struct {
 		ScrapeTimeout      string `yaml:"scrape_timeout"`
 		EvaluationInterval string `yaml:"evaluation_interval"`
 	} `yaml:"global"`
+	RuleFiles     []string `yaml:"rule_files"`
 	ScrapeConfigs []struct {
 		JobName       string `yaml:"job_name"`
 		MetricsPath   string `yaml:"metrics_path"`
@@ -106,6 +110,49 @@ func TestPrometheusScrapesTheAPIAndEveryWorker(t *testing.T) {
 		t.Errorf("global scrape_interval %q / scrape_timeout %q not set", p.Global.ScrapeInterval, p.Global.ScrapeTimeout)
 	}
 }
+
+// TestPrometheusLoadsEveryRuleFile: the compose Prometheus evaluates every
+// file of deploy/prometheus/rules (deploy/promcheck parses them), through
+// rule_files and the mounts of the container.
+func TestPrometheusLoadsEveryRuleFile(t *testing.T) {
+	prom := loadCompose(t).Services["prometheus"]
+	cfgPath, _ := flag(prom.Command, "--config.file")
+	loaded := map[string]bool{}
+	for _, pattern := range loadPrometheus(t).RuleFiles {
+		// Relative patterns are relative to the configuration file.
+		inContainer := pattern
+		if !path.IsAbs(pattern) {
+			inContainer = path.Join(path.Dir(cfgPath), pattern)
+		}
+		src, ok := prom.hostPath(t, inContainer)
+		if !ok {
+			t.Errorf("rule_files %s (%s in the container) is not mounted from the repository", pattern, inContainer)
+			continue
+		}
+		matches, err := filepath.Glob(repoPath(src))
+		if err != nil || len(matches) == 0 {
+			t.Errorf("rule_files %s: %s matches no file of the repository (%v)", pattern, src, err)
+		}
+		for _, m := range matches {
+			loaded[filepath.Base(m)] = true
+		}
+	}
+	entries, err := os.ReadDir(repoPath(rulesDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !loaded[e.Name()] {
+			t.Errorf("%s/%s is not loaded by any rule_files pattern of prometheus.yml", rulesDir, e.Name())
+		}
+	}
+	if len(entries) == 0 {
+		t.Errorf("%s has no rule file", rulesDir)
+	}
+}
+
+// rulesDir holds the alerting rules.
+const rulesDir = "deploy/prometheus/rules"
 
 type grafanaDatasources struct {
 	APIVersion  int `yaml:"apiVersion"`
