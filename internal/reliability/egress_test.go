@@ -76,7 +76,10 @@ func TestEgressPolicy(t *testing.T) {
 func TestHostileMerchantsRecorded(t *testing.T) {
 	r := redistest.Start(t)
 	cfg := simtest.Config(r.URL())
-	cfg.Providers.QRIS.Timeout = 400 * time.Millisecond
+	// Long enough for a TLS handshake on a loaded machine, short enough
+	// that the trickling merchant (2 s) times out.
+	const timeout = time.Second
+	cfg.Providers.QRIS.Timeout = timeout
 	cfg.Providers.QRIS.Retry.Schedule = nil // one attempt each
 	sim := simtest.StartConfig(t, cfg, app.Roles{API: true, Worker: true}, r)
 	// Warm up: a delivered callback starts what runs once (workers,
@@ -131,8 +134,8 @@ func TestHostileMerchantsRecorded(t *testing.T) {
 			if tt.code == http.StatusFound && a.Response.Headers.Get("Location") == "" {
 				t.Errorf("%s: the redirect's Location is not recorded", tt.name)
 			}
-			if a.DurationMS > 2000 {
-				t.Errorf("%s: attempt took %.0f ms with a 400 ms timeout", tt.name, a.DurationMS)
+			if a.DurationMS > 2*float64(timeout.Milliseconds()) {
+				t.Errorf("%s: attempt took %.0f ms with a %s timeout", tt.name, a.DurationMS, timeout)
 			}
 		}
 	}) // the hostile merchants close here

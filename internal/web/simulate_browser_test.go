@@ -76,8 +76,14 @@ func TestSimulatePageInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#detail-status[data-status="delivered"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#attempts li[data-n="2"]`)))
 	cb := sim.Callback(id)
-	if cb.Reference != "SIM-BROWSER-1" || cb.Event != "SUCCESS" || len(cb.Attempts) != 2 || cb.Attempts[1].Kind != store.Duplicate {
-		t.Errorf("callback %s: %s of %s with %d attempts, want SUCCESS of SIM-BROWSER-1, then a duplicate", id, cb.Event, cb.Reference, len(cb.Attempts))
+	// The duplicate is due when the first notification is: either may go
+	// first.
+	kinds := map[store.Kind]int{}
+	for _, a := range cb.Attempts {
+		kinds[a.Kind]++
+	}
+	if cb.Reference != "SIM-BROWSER-1" || cb.Event != "SUCCESS" || len(cb.Attempts) != 2 || kinds[store.Duplicate] != 1 {
+		t.Errorf("callback %s: %s of %s with attempts %v, want SUCCESS of SIM-BROWSER-1, once and once as a duplicate", id, cb.Event, cb.Reference, kinds)
 	}
 
 	step("back to the simulator: the pending payment is offered",
