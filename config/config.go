@@ -65,6 +65,12 @@ type Config struct {
 // HTTP configures the listener of the API and the operations endpoints.
 type HTTP struct {
 	Addr string `mapstructure:"addr"` // host:port
+	// BodyTimeout bounds the time to read a request's body, from the end
+	// of its headers: a body trickled slower is cut off with a 408.
+	BodyTimeout time.Duration `mapstructure:"body_timeout"`
+	// MaxConnsPerClient is the most connections one client IP address may
+	// hold open; more are closed as they come. 0: no limit.
+	MaxConnsPerClient int `mapstructure:"max_conns_per_client"`
 }
 
 // Redis modes.
@@ -271,7 +277,7 @@ func Default() Config {
 	centili.Retry = Retry{Schedule: []time.Duration{10 * time.Minute, 10 * time.Minute, 10 * time.Minute}, Anchor: AnchorFirstFailure}
 	centili.StopCodes = []int{406}
 	return Config{
-		HTTP:      HTTP{Addr: "127.0.0.1:8080"},
+		HTTP:      HTTP{Addr: "127.0.0.1:8080", BodyTimeout: 10 * time.Second, MaxConnsPerClient: 128},
 		Redis:     Redis{Mode: RedisSingle, Addrs: []string{}},
 		TimeScale: 1,
 		Worker:    Worker{Concurrency: 50, PollInterval: 10 * time.Millisecond, ShutdownTimeout: 15 * time.Second},

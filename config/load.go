@@ -41,6 +41,8 @@ func defaults() map[string]any {
 	d := Default()
 	m := map[string]any{
 		"http.addr":                   d.HTTP.Addr,
+		"http.body_timeout":           d.HTTP.BodyTimeout.String(),
+		"http.max_conns_per_client":   d.HTTP.MaxConnsPerClient,
 		"redis.url":                   d.Redis.URL,
 		"redis.mode":                  d.Redis.Mode,
 		"redis.addrs":                 []string{},

@@ -40,6 +40,12 @@ func (c Config) validateHTTP() error {
 	if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
 		return invalid("http.addr", "must be host:port, got %q", c.HTTP.Addr)
 	}
+	if c.HTTP.BodyTimeout <= 0 {
+		return invalid("http.body_timeout", "must be a positive duration such as 10s, got %s", c.HTTP.BodyTimeout)
+	}
+	if c.HTTP.MaxConnsPerClient < 0 {
+		return invalid("http.max_conns_per_client", "must be 0 (no limit) or more, got %d", c.HTTP.MaxConnsPerClient)
+	}
 	return nil
 }
 

@@ -26,10 +26,12 @@ import (
 	"github.com/callbacksim/callbacksim/internal/api"
 	"github.com/callbacksim/callbacksim/internal/buildinfo"
 	"github.com/callbacksim/callbacksim/internal/check"
+	"github.com/callbacksim/callbacksim/internal/connlimit"
 	"github.com/callbacksim/callbacksim/internal/egress"
 	"github.com/callbacksim/callbacksim/internal/gateway/centili"
 	"github.com/callbacksim/callbacksim/internal/gateway/cinetpay"
 	"github.com/callbacksim/callbacksim/internal/gateway/qris"
+	"github.com/callbacksim/callbacksim/internal/httpapi"
 	"github.com/callbacksim/callbacksim/internal/idle"
 	"github.com/callbacksim/callbacksim/internal/metrics"
 	"github.com/callbacksim/callbacksim/internal/queue"
@@ -64,6 +66,7 @@ type App struct {
 	timing   scheduler.Timing
 	waker    *scheduler.Waker
 	handler  http.Handler
+	served   http.Handler // handler with the guards of the connection
 	registry *prometheus.Registry
 	metrics  *metrics.Metrics
 	queue    *queue.Queue
@@ -134,11 +137,23 @@ func New(cfg config.Config, roles Roles, log *slog.Logger) (*App, error) {
 		conn.Close()
 		return nil, fmt.Errorf("app: listen on http.addr %s: %w", cfg.HTTP.Addr, err)
 	}
+	a.served = httpapi.BodyDeadline(cfg.HTTP.BodyTimeout, a.handler)
+	if tcp, ok := a.listener.Addr().(*net.TCPAddr); ok && tcp.IP.IsLoopback() {
+		a.served = httpapi.LoopbackHosts(cfg.HTTP.Addr, a.served)
+	}
+	a.listener = connlimit.New(a.listener, cfg.HTTP.MaxConnsPerClient, a.refusedConn)
 	return a, nil
 }
 
-// Handler is the process's HTTP handler, as Run serves it.
+// Handler is the process's HTTP handler, without the guards Run adds
+// around it (the body deadline, the loopback Host check).
 func (a *App) Handler() http.Handler { return a.handler }
+
+// refusedConn logs a connection closed for being over
+// http.max_conns_per_client (the CLI's log handler collapses the repeats).
+func (a *App) refusedConn(ip string) {
+	a.log.Warn("connection refused: the client holds http.max_conns_per_client connections already", "client", ip, "limit", a.cfg.HTTP.MaxConnsPerClient)
+}
 
 // Addr is the address the HTTP server listens on.
 func (a *App) Addr() string { return a.listener.Addr().String() }
@@ -172,7 +187,7 @@ func (a *App) Run(ctx context.Context) error {
 		a.working.Store(true)
 		go queue.NewRecoverer(a.conn.Client, queue.Name, a.log).Run(ctx)
 	}
-	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := &http.Server{Handler: a.served, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(a.listener) }()
 	if a.roles.API {

@@ -12,6 +12,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/callbacksim/callbacksim/internal/queue"
@@ -80,13 +81,16 @@ func AsError(err error) *Error {
 func Status(err error) int { return AsError(err).Status }
 
 // ReadBody reads a request body of at most MaxBody bytes: a larger one is a
-// 413.
+// 413, one slower than BodyDeadline allows a 408.
 func ReadBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
 		return nil, Errorf(http.StatusRequestEntityTooLarge, "request body is larger than %d bytes", MaxBody)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		w.Header().Set("Connection", "close")
+		return nil, Errorf(http.StatusRequestTimeout, "the request body took too long to arrive (http.body_timeout)")
 	case err != nil:
 		return nil, Errorf(http.StatusBadRequest, "cannot read the request body: %v", err)
 	}
@@ -94,8 +98,15 @@ func ReadBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 }
 
 // DecodeJSON reads a JSON object into v. Unknown fields are allowed, as
-// gateways allow them.
+// gateways allow them. A body is read only when the Content-Type says
+// JSON (see IsJSON); anything else is a 415, so that a browser's form or
+// text/plain request, which needs no CORS preflight, is never taken for
+// JSON.
 func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	if r.ContentLength != 0 && !IsJSON(r) { // an empty body is a 400 that says so
+		return Errorf(http.StatusUnsupportedMediaType,
+			"Content-Type must be application/json, got %q (curl: --json, or -H 'Content-Type: application/json')", r.Header.Get("Content-Type"))
+	}
 	body, err := ReadBody(w, r)
 	if err != nil {
 		return err
@@ -142,6 +153,13 @@ func typeName(kind string) string {
 		return "array"
 	}
 	return kind
+}
+
+// IsJSON reports whether a request's Content-Type is JSON:
+// application/json or a +json type, any parameters.
+func IsJSON(r *http.Request) bool {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")
 }
 
 // IsForm reports whether a request's body is form-encoded.

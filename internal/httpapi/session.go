@@ -79,11 +79,15 @@ func CheckCSRF(r *http.Request, adminToken string) error {
 	return nil
 }
 
-// CheckSameOrigin refuses an unsafe request a browser marks as cross-origin
-// (the dashboard's login and logout forms).
+// CheckSameOrigin refuses (403) an unsafe request a browser marks as
+// cross-origin: Sec-Fetch-Site other than same-origin or none, or else an
+// Origin whose host is not the request's Host. Server-to-server calls carry
+// neither header and pass, and so do safe methods. The dashboard's forms,
+// every gateway endpoint that acts and CinetPay's checkout page call it, so
+// that no web page can make a local simulator send callbacks.
 func CheckSameOrigin(r *http.Request) error {
 	if err := crossOrigin.Check(r); err != nil {
-		return Errorf(http.StatusForbidden, "cross-origin request refused")
+		return Errorf(http.StatusForbidden, "cross-origin request refused: a browser sent it from another site (Sec-Fetch-Site or Origin); call this endpoint from a server or a script")
 	}
 	return nil
 }

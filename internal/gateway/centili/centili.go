@@ -136,6 +136,9 @@ type simulateAnswer struct {
 }
 
 func (g *Gateway) simulate(w http.ResponseWriter, r *http.Request) error {
+	if err := httpapi.CheckSameOrigin(r); err != nil {
+		return err
+	}
 	var req simulateRequest
 	if err := httpapi.DecodeJSON(w, r, &req); err != nil {
 		return err

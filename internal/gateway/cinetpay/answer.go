@@ -30,6 +30,9 @@ const (
 	// CodeTooManyRequests answers a merchant over ratelimit.per_second.
 	// CinetPay documents no code for it: the simulator uses the HTTP status.
 	CodeTooManyRequests = "429"
+	// CodeForbidden answers a request a browser sent from another origin
+	// (the simulator's own refusal; CinetPay documents none).
+	CodeForbidden = "403"
 )
 
 // messages gives each code its message, as CinetPay spells them.
@@ -48,6 +51,7 @@ var messages = map[string]string{
 	CodeCancel:          "TRANSACTION_CANCEL",
 	CodeWaitingPayment:  "WAITING_CUSTOMER_PAYMENT",
 	CodeTooManyRequests: "TOO_MANY_REQUESTS",
+	CodeForbidden:       "FORBIDDEN",
 }
 
 // refusalCodes are the reasons a refused payment can carry, by message.
@@ -116,6 +120,8 @@ func writeError(w http.ResponseWriter, err error, now time.Time) {
 		switch {
 		case ae.Status == http.StatusUnauthorized:
 			ce.code = CodeAuthNotFound
+		case ae.Status == http.StatusForbidden:
+			ce.code = CodeForbidden
 		case ae.Status < 500:
 			ce.code = CodeMinimumRequired
 			if ae.Field != "" {
@@ -131,7 +137,13 @@ func writeError(w http.ResponseWriter, err error, now time.Time) {
 // fields as text: a JSON number keeps its literal text, null is "", an
 // object or an array its compact JSON. A field sent several times counts
 // by its first value.
+//
+// A request a browser sent cross-site is refused (403) before its body is
+// read: CinetPay's endpoints take forms, which any web page can submit.
 func readFields(w http.ResponseWriter, r *http.Request) (map[string]string, error) {
+	if err := httpapi.CheckSameOrigin(r); err != nil {
+		return nil, err
+	}
 	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch mt {
 	case "application/x-www-form-urlencoded":

@@ -136,6 +136,9 @@ func (g *Gateway) checkoutChoice(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Gateway) checkoutChoiceErr(w http.ResponseWriter, r *http.Request) error {
+	if err := httpapi.CheckSameOrigin(r); err != nil { // the page's own form is same-origin
+		return err
+	}
 	if !httpapi.IsForm(r) {
 		return httpapi.Errorf(http.StatusUnsupportedMediaType, "send the checkout form (application/x-www-form-urlencoded)")
 	}

@@ -94,6 +94,9 @@ func (req simulateRequest) outcome() (outcome, error) {
 
 // simulate serves POST /v2/simulate.
 func (g *Gateway) simulate(w http.ResponseWriter, r *http.Request) error {
+	if err := httpapi.CheckSameOrigin(r); err != nil {
+		return err
+	}
 	var req simulateRequest
 	if err := httpapi.DecodeJSON(w, r, &req); err != nil {
 		return err

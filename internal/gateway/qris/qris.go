@@ -91,9 +91,14 @@ func (g *Gateway) Register(mux *http.ServeMux) {
 
 type handler func(w http.ResponseWriter, r *http.Request, m config.Merchant) error
 
-// auth finds the merchant of the Bearer token, in constant time per token.
+// auth refuses a request a browser sent cross-site, then finds the
+// merchant of the Bearer token, in constant time per token.
 func (g *Gateway) auth(h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if err := httpapi.CheckSameOrigin(r); err != nil {
+			httpapi.WriteError(w, err)
+			return
+		}
 		found, ok := httpapi.LookupSecret(g.merchants, httpapi.BearerToken(r))
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="qris"`)
