@@ -46,6 +46,9 @@ import (
 // (idle.Client): an idle worker runs two Redis commands per idleWait.
 const idleWait = 5 * time.Second
 
+// MinAdminToken is the admin token length under which start-up warns.
+const MinAdminToken = 16
+
 // Roles says what a process does: serve the API, deliver callbacks, or both.
 type Roles struct {
 	API    bool
@@ -91,6 +94,9 @@ var (
 // does.
 func New(cfg config.Config, roles Roles, log *slog.Logger) (*App, error) {
 	redisconn.SetLogger(log)
+	if roles.API && len(cfg.Admin.Token) < MinAdminToken {
+		log.Warn("admin.token is short: anyone who can reach the API may guess it; use 16 characters or more", "length", len(cfg.Admin.Token), "minimum", MinAdminToken)
+	}
 	conn, err := redisconn.Open(cfg.Redis)
 	if err != nil {
 		return nil, err

@@ -204,3 +204,16 @@ func TestTextLogFormat(t *testing.T) {
 		t.Errorf("text logger wrote %q, want one WARN line in key=value form", got)
 	}
 }
+
+func TestShortAdminTokenWarnsAtStart(t *testing.T) {
+	r := redistest.Start(t)
+	for token, warned := range map[string]bool{"short-token": true, "a-sixteen-chars!": false} {
+		cfg := simtest.Config(r.URL())
+		cfg.Admin.Token = token
+		_, logs, stop := runLogged(t, cfg)
+		stop()
+		if got := strings.Contains(logs.String(), "admin.token is short"); got != warned {
+			t.Errorf("admin token of %d characters: warned %v, want %v:\n%s", len(token), got, warned, logs)
+		}
+	}
+}
