@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs callbacksim's whole test suite on a fresh machine: installs what the
 # tests need when it is missing (redis-server; chromium for the dashboard's
-# browser test; curl, which runs the copy-as-curl commands; Node and npm, PHP and Flask for the example merchant apps,
+# browser test; curl, which runs the copy-as-curl commands; promtool (Prometheus) for the alerting rules; Node and npm, PHP and Flask for the example merchant apps,
 # all Debian packages; Express from npm), then gofmt, vet, staticcheck, a
 # short fuzzing pass, and the race-enabled tests.
 set -euo pipefail
@@ -15,6 +15,8 @@ command -v curl >/dev/null || need+=(curl) # copy as curl: the tests run the com
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
 command -v php >/dev/null || need+=(php-cli)
+# promtool checks the Prometheus configuration and alerting rules.
+command -v promtool >/dev/null || need+=(prometheus)
 /usr/bin/python3 -c 'import flask' 2>/dev/null || need+=(python3-flask)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null; then
