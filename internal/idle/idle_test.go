@@ -101,6 +101,11 @@ func (w *worker) waitIdle(t *testing.T) {
 func TestIdleWorkerWaitsInsteadOfPolling(t *testing.T) {
 	w := startWorker(t, 10*time.Millisecond, time.Second)
 	w.waitIdle(t)
+	// Count from the end of the first wait: asynq's start-up scripts (the
+	// recoverer's and forwarder's first runs) are over by then, even on a
+	// loaded machine.
+	simtest.Eventually(t, 10*time.Second, func() bool { return w.calls(t, "blmove") >= 1 },
+		func() string { return "the first wait to end" })
 	if err := w.rdb.ConfigResetStat(context.Background()).Err(); err != nil {
 		t.Fatal(err)
 	}
