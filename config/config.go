@@ -71,6 +71,11 @@ type HTTP struct {
 	// MaxConnsPerClient is the most connections one client IP address may
 	// hold open; more are closed as they come. 0: no limit.
 	MaxConnsPerClient int `mapstructure:"max_conns_per_client"`
+	// AuthFailuresPerMinute is how many wrong credentials (admin token,
+	// QRIS bearer token, CinetPay apikey) one client may present: that
+	// many at once, then one per 60s/AuthFailuresPerMinute; a client over
+	// it gets 429 with Retry-After, right credentials or not. 0: no limit.
+	AuthFailuresPerMinute int `mapstructure:"auth_failures_per_minute"`
 }
 
 // Redis modes.
@@ -97,6 +102,9 @@ func (r Redis) Embedded() bool { return r.Mode == RedisSingle && r.URL == "" }
 // Admin configures the operator API.
 type Admin struct {
 	Token string `mapstructure:"token"` // empty: a random token is made at start-up
+	// SessionTTL is how long a dashboard sign-in lasts: the session then
+	// expires in Redis, and the cookie with it.
+	SessionTTL time.Duration `mapstructure:"session_ttl"`
 }
 
 // Worker configures the delivery workers.
@@ -277,8 +285,9 @@ func Default() Config {
 	centili.Retry = Retry{Schedule: []time.Duration{10 * time.Minute, 10 * time.Minute, 10 * time.Minute}, Anchor: AnchorFirstFailure}
 	centili.StopCodes = []int{406}
 	return Config{
-		HTTP:      HTTP{Addr: "127.0.0.1:8080", BodyTimeout: 10 * time.Second, MaxConnsPerClient: 128},
+		HTTP:      HTTP{Addr: "127.0.0.1:8080", BodyTimeout: 10 * time.Second, MaxConnsPerClient: 128, AuthFailuresPerMinute: 10},
 		Redis:     Redis{Mode: RedisSingle, Addrs: []string{}},
+		Admin:     Admin{SessionTTL: 12 * time.Hour},
 		TimeScale: 1,
 		Worker:    Worker{Concurrency: 50, PollInterval: 10 * time.Millisecond, ShutdownTimeout: 15 * time.Second},
 		Providers: Providers{

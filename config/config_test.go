@@ -124,6 +124,8 @@ func TestLoadRejects(t *testing.T) {
 		{"zero concurrency", "worker:\n  concurrency: 0\n", nil, "worker.concurrency"},
 		{"negative max per host", "worker:\n  max_per_host: -1\n", nil, "worker.max_per_host"},
 		{"bad http addr", "http:\n  addr: 8080\n", nil, "http.addr"},
+		{"negative auth failures", "http:\n  auth_failures_per_minute: -1\n", nil, "http.auth_failures_per_minute"},
+		{"session shorter than a minute", "admin:\n  session_ttl: 30s\n", nil, "admin.session_ttl"},
 		{"malformed yaml", "http: [\n", nil, ""},
 	}
 	for _, tt := range tests {

@@ -19,7 +19,7 @@ import (
 // Validate checks every value and returns the first problem as a *KeyError.
 func (c Config) Validate() error {
 	checks := []func() error{
-		c.validateHTTP, c.validateRedis, c.validateWorker, c.validateProviders,
+		c.validateHTTP, c.validateAdmin, c.validateRedis, c.validateWorker, c.validateProviders,
 		c.validateEgress, c.validateRateLimit, c.validateLog, c.validateMerchants,
 	}
 	if math.IsNaN(c.TimeScale) || math.IsInf(c.TimeScale, 0) || c.TimeScale < 0 {
@@ -45,6 +45,16 @@ func (c Config) validateHTTP() error {
 	}
 	if c.HTTP.MaxConnsPerClient < 0 {
 		return invalid("http.max_conns_per_client", "must be 0 (no limit) or more, got %d", c.HTTP.MaxConnsPerClient)
+	}
+	if c.HTTP.AuthFailuresPerMinute < 0 {
+		return invalid("http.auth_failures_per_minute", "must be 0 (no limit) or more, got %d", c.HTTP.AuthFailuresPerMinute)
+	}
+	return nil
+}
+
+func (c Config) validateAdmin() error {
+	if c.Admin.SessionTTL < time.Minute {
+		return invalid("admin.session_ttl", "must be a duration of a minute or more, such as 12h, got %s", c.Admin.SessionTTL)
 	}
 	return nil
 }
