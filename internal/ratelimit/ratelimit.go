@@ -1,7 +1,10 @@
-// Package ratelimit bounds how many requests each credential may make: a
-// token bucket per credential (golang.org/x/time/rate), refilled at
-// ratelimit.per_second up to ratelimit.burst. It only counts; how a request
-// over the limit is answered is the HTTP layer's business (httpapi.Throttle).
+// Package ratelimit bounds how many requests each credential may make (a
+// token bucket per credential, golang.org/x/time/rate, refilled at
+// ratelimit.per_second up to ratelimit.burst) and how many wrong
+// credentials each client may present (Failures,
+// http.auth_failures_per_minute). It only counts; how a request over a
+// limit is answered is the HTTP layer's business (httpapi.Throttle,
+// httpapi.Guess).
 package ratelimit
 
 import (
