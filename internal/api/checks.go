@@ -27,9 +27,9 @@ func (o *Operator) registerChecks(mux *http.ServeMux) {
 	if o.checks == nil {
 		return
 	}
-	mux.HandleFunc("POST /v1/checks", o.auth(o.startCheck))
-	mux.HandleFunc("GET /v1/checks", o.auth(o.listChecks))
-	mux.HandleFunc("GET /v1/checks/{id}", o.auth(o.showCheck))
+	mux.HandleFunc("POST /v1/checks", o.authorized(o.startCheck))
+	mux.HandleFunc("GET /v1/checks", o.authorized(o.listChecks))
+	mux.HandleFunc("GET /v1/checks/{id}", o.authorized(o.showCheck))
 }
 
 func (o *Operator) startCheck(w http.ResponseWriter, r *http.Request) error {

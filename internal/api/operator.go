@@ -14,6 +14,7 @@ import (
 	"github.com/callbacksim/callbacksim/internal/httpapi"
 	"github.com/callbacksim/callbacksim/internal/queue"
 	"github.com/callbacksim/callbacksim/internal/ratelimit"
+	"github.com/callbacksim/callbacksim/internal/session"
 	"github.com/callbacksim/callbacksim/internal/store"
 )
 
@@ -26,9 +27,10 @@ const (
 	MaxSearch = 255
 )
 
-// Operator serves the operator API under /v1, behind the admin token.
+// Operator serves the operator API under /v1, behind the admin token or a
+// dashboard session.
 type Operator struct {
-	token  string
+	auth   *session.Manager
 	store  *store.Store
 	queue  *queue.Queue
 	limit  *ratelimit.Limiter // nil: no limit
@@ -39,9 +41,9 @@ type Operator struct {
 	mux       *http.ServeMux
 }
 
-// NewOperator returns the operator API.
-func NewOperator(adminToken string, st *store.Store, q *queue.Queue) *Operator {
-	return &Operator{token: adminToken, store: st, queue: q}
+// NewOperator returns the operator API, which auth authorizes.
+func NewOperator(auth *session.Manager, st *store.Store, q *queue.Queue) *Operator {
+	return &Operator{auth: auth, store: st, queue: q}
 }
 
 // Limit makes the operator API answer 429 when the admin token goes over
@@ -53,34 +55,26 @@ func (o *Operator) Limit(l *ratelimit.Limiter) *Operator {
 
 // Register implements Mounter.
 func (o *Operator) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /v1/callbacks", o.auth(o.list))
-	mux.HandleFunc("GET /v1/callbacks/{id}", o.auth(o.show))
-	mux.HandleFunc("GET /v1/callbacks/{id}/attempts/{n}/curl", o.auth(o.curl))
-	mux.HandleFunc("POST /v1/callbacks/{id}/resend", o.auth(o.resend))
-	mux.HandleFunc("POST /v1/callbacks/{id}/retry-now", o.auth(o.retryNow))
-	mux.HandleFunc("POST /v1/callbacks/resend", o.auth(o.resendBulk))
-	mux.HandleFunc("GET /v1/merchants", o.auth(o.listMerchants))
-	mux.HandleFunc("GET /v1/payments", o.auth(o.listPayments))
-	mux.HandleFunc("POST /v1/simulate", o.auth(o.simulate))
+	mux.HandleFunc("GET /v1/callbacks", o.authorized(o.list))
+	mux.HandleFunc("GET /v1/callbacks/{id}", o.authorized(o.show))
+	mux.HandleFunc("GET /v1/callbacks/{id}/attempts/{n}/curl", o.authorized(o.curl))
+	mux.HandleFunc("POST /v1/callbacks/{id}/resend", o.authorized(o.resend))
+	mux.HandleFunc("POST /v1/callbacks/{id}/retry-now", o.authorized(o.retryNow))
+	mux.HandleFunc("POST /v1/callbacks/resend", o.authorized(o.resendBulk))
+	mux.HandleFunc("GET /v1/merchants", o.authorized(o.listMerchants))
+	mux.HandleFunc("GET /v1/payments", o.authorized(o.listPayments))
+	mux.HandleFunc("POST /v1/simulate", o.authorized(o.simulate))
 	o.mux = mux
 	o.registerChecks(mux)
 }
 
-// auth lets a request through with the admin token; one that came by the
-// dashboard's cookie must also pass the CSRF check when it changes state.
-func (o *Operator) auth(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
+// authorized lets a request through with the admin token or a dashboard
+// session (session.Manager.Authorize), within the admin token's rate.
+func (o *Operator) authorized(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		ok, viaCookie := httpapi.AdminAuth(r, o.token)
-		if !ok {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="callbacksim"`)
-			httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, "missing or invalid admin token"))
+		if err := o.auth.Authorize(w, r); err != nil {
+			httpapi.WriteError(w, err)
 			return
-		}
-		if viaCookie {
-			if err := httpapi.CheckCSRF(r, o.token); err != nil {
-				httpapi.WriteError(w, err)
-				return
-			}
 		}
 		if err := httpapi.Throttle(w, o.limit, "admin"); err != nil {
 			httpapi.WriteError(w, err)

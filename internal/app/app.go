@@ -37,6 +37,7 @@ import (
 	"github.com/callbacksim/callbacksim/internal/queue"
 	"github.com/callbacksim/callbacksim/internal/ratelimit"
 	"github.com/callbacksim/callbacksim/internal/redisconn"
+	"github.com/callbacksim/callbacksim/internal/session"
 	"github.com/callbacksim/callbacksim/internal/store"
 	"github.com/callbacksim/callbacksim/internal/web"
 	"github.com/callbacksim/callbacksim/scheduler"
@@ -114,11 +115,14 @@ func New(cfg config.Config, roles Roles, log *slog.Logger) (*App, error) {
 
 	opts := api.Options{Redis: conn, Gatherer: a.registry, Metrics: a.metrics, Log: log, Ready: a.ready}
 	if roles.API {
-		qg, cg, zg := qris.New(cfg, a.store, q, a.metrics), cinetpay.New(cfg, a.store, q, a.metrics), centili.New(cfg, a.store, q, a.metrics)
+		// One budget of wrong credentials per client, whichever it guesses.
+		fails := ratelimit.NewFailures(cfg.HTTP.AuthFailuresPerMinute)
+		sessions := session.New(cfg.Admin.Token, a.store, cfg.Admin.SessionTTL, fails)
+		qg, cg, zg := qris.New(cfg, a.store, q, a.metrics, fails), cinetpay.New(cfg, a.store, q, a.metrics, fails), centili.New(cfg, a.store, q, a.metrics)
 		a.checks = check.NewRunner(cfg, a.store, q, check.Gateways{QRIS: qg, CinetPay: cg, Centili: zg}, log)
 		opts.Mount = append(opts.Mount, qg, cg, zg,
-			api.NewOperator(cfg.Admin.Token, a.store, q).Limit(ratelimit.FromConfig(cfg.RateLimit)).Checks(a.checks).Merchants(cfg.Merchants),
-			web.New(cfg.Admin.Token),
+			api.NewOperator(sessions, a.store, q).Limit(ratelimit.FromConfig(cfg.RateLimit)).Checks(a.checks).Merchants(cfg.Merchants),
+			web.New(sessions),
 		)
 	}
 	a.handler = api.NewHandler(opts)

@@ -1,7 +1,9 @@
 package reliability_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -10,8 +12,8 @@ import (
 
 	"github.com/callbacksim/callbacksim/config"
 	"github.com/callbacksim/callbacksim/internal/app"
-	"github.com/callbacksim/callbacksim/internal/httpapi"
 	"github.com/callbacksim/callbacksim/internal/redistest"
+	"github.com/callbacksim/callbacksim/internal/session"
 	"github.com/callbacksim/callbacksim/internal/simtest"
 	"github.com/callbacksim/callbacksim/payloads"
 )
@@ -22,9 +24,12 @@ const (
 )
 
 // twoMerchants returns a test configuration with merchants shop-a and
-// shop-b, each with a QRIS token.
+// shop-b, each with a QRIS token. Its tests send many wrong credentials
+// on purpose, so guessing is not throttled (TestGuessingIsThrottledPerClient
+// covers that).
 func twoMerchants(redisURL string) config.Config {
 	cfg := simtest.Config(redisURL)
+	cfg.HTTP.AuthFailuresPerMinute = 0
 	cfg.Merchants = []config.Merchant{
 		{
 			ID: "shop-a", QRIS: &config.QRISMerchant{Token: tokenA, Signing: payloads.QRISSigningHMAC},
@@ -195,19 +200,23 @@ func TestBodyCredentialGateways(t *testing.T) {
 // TestDashboardNeedsTheAdminToken: without the session the admin token
 // opens, the dashboard shows only its sign-in form; a wrong token is
 // refused; with the session, the operator API answers, but a change made
-// with the cookie also needs the CSRF header.
+// with the cookie also needs the session's CSRF header. The cookie is a
+// random session id, not the token: the old cookie (the token in base64)
+// opens nothing, and a session ends for good on sign-out.
 func TestDashboardNeedsTheAdminToken(t *testing.T) {
 	t.Parallel()
 	sim := simtest.Start(t)
 	m := newMerchant(t, http.StatusOK)
 	id := submit(t, sim, "demo-qris-token", "DASH-1", m.URL)
+	oldCookie := session.Cookie + "=" + base64.RawURLEncoding.EncodeToString([]byte(simtest.AdminToken))
 	for name, header := range map[string][]string{
-		"no session":    nil,
-		"wrong session": {"Cookie", httpapi.SessionCookie + "=" + httpapi.SessionValue("wrong")},
-		"bearer token":  {"Authorization", "Bearer " + simtest.AdminToken}, // the page signs in by its form only
+		"no session":                nil,
+		"wrong session":             {"Cookie", session.Cookie + "=wrong"},
+		"the admin token as cookie": {"Cookie", oldCookie},
+		"bearer token":              {"Authorization", "Bearer " + simtest.AdminToken}, // the page signs in by its form only
 	} {
 		resp := sim.Do(http.MethodGet, "/", nil, header...)
-		if resp.Status != http.StatusOK || strings.Contains(string(resp.Body), httpapi.CSRFToken(simtest.AdminToken)) || !strings.Contains(string(resp.Body), "token") {
+		if resp.Status != http.StatusOK || strings.Contains(string(resp.Body), "csrf-token") || !strings.Contains(string(resp.Body), "token") {
 			t.Errorf("GET / with %s: %d; want the sign-in form and nothing of the dashboard", name, resp.Status)
 		}
 		if resp := sim.Do(http.MethodGet, "/v1/callbacks/"+id, nil, header...); name != "bearer token" && resp.Status != http.StatusUnauthorized {
@@ -217,19 +226,105 @@ func TestDashboardNeedsTheAdminToken(t *testing.T) {
 	if resp := sim.Do(http.MethodPost, "/login", "token=wrong", "Content-Type", "application/x-www-form-urlencoded"); resp.Status != http.StatusUnauthorized {
 		t.Errorf("sign-in with a wrong token: %d, want 401", resp.Status)
 	}
-	session := []string{"Cookie", httpapi.SessionCookie + "=" + httpapi.SessionValue(simtest.AdminToken)}
-	if resp := sim.Do(http.MethodGet, "/", nil, session...); resp.Status != http.StatusOK || !strings.Contains(string(resp.Body), httpapi.CSRFToken(simtest.AdminToken)) {
-		t.Errorf("GET / signed in: %d; want the dashboard", resp.Status)
+	cookie, csrf := simtest.SignIn(t, sim.URL, simtest.AdminToken)
+	if strings.Contains(cookie, base64.RawURLEncoding.EncodeToString([]byte(simtest.AdminToken))) {
+		t.Errorf("session cookie %q holds the admin token", cookie)
 	}
-	if resp := sim.Do(http.MethodGet, "/v1/callbacks/"+id, nil, session...); resp.Status != http.StatusOK {
+	signedIn := []string{"Cookie", cookie}
+	if resp := sim.Do(http.MethodGet, "/v1/callbacks/"+id, nil, signedIn...); resp.Status != http.StatusOK {
 		t.Errorf("GET a callback with the session: %d, want 200", resp.Status)
 	}
-	if resp := sim.Do(http.MethodPost, "/v1/callbacks/"+id+"/resend", nil, session...); resp.Status != http.StatusForbidden {
+	if resp := sim.Do(http.MethodPost, "/v1/callbacks/"+id+"/resend", nil, signedIn...); resp.Status != http.StatusForbidden {
 		t.Errorf("resend with the session but no CSRF header: %d, want 403", resp.Status)
 	}
-	withCSRF := append(session, httpapi.CSRFHeader, httpapi.CSRFToken(simtest.AdminToken))
-	if resp := sim.Do(http.MethodPost, "/v1/callbacks/"+id+"/resend", nil, withCSRF...); resp.Status != http.StatusAccepted {
+	_, otherCSRF := simtest.SignIn(t, sim.URL, simtest.AdminToken)
+	if resp := sim.Do(http.MethodPost, "/v1/callbacks/"+id+"/resend", nil, append(signedIn, session.CSRFHeader, otherCSRF)...); resp.Status != http.StatusForbidden {
+		t.Errorf("resend with another session's CSRF token: %d, want 403", resp.Status)
+	}
+	if resp := sim.Do(http.MethodPost, "/v1/callbacks/"+id+"/resend", nil, append(signedIn, session.CSRFHeader, csrf)...); resp.Status != http.StatusAccepted {
 		t.Errorf("resend with the session and the CSRF header: %d %s, want 202", resp.Status, resp.Body)
+	}
+
+	if resp := sim.Do(http.MethodPost, "/logout", nil, signedIn...); resp.Status != http.StatusOK { // 303 followed to /
+		t.Fatalf("sign out: %d", resp.Status)
+	}
+	if resp := sim.Do(http.MethodGet, "/v1/callbacks/"+id, nil, signedIn...); resp.Status != http.StatusUnauthorized || !strings.Contains(string(resp.Body), "sign in again") {
+		t.Errorf("the signed-out cookie replayed on the API: %d %s, want 401 saying to sign in again", resp.Status, resp.Body)
+	}
+	page := sim.Do(http.MethodGet, "/", nil, signedIn...)
+	if page.Status != http.StatusOK || strings.Contains(string(page.Body), "csrf-token") || !strings.Contains(string(page.Body), "session ended") {
+		t.Errorf("GET / with the signed-out cookie: %d; want the sign-in form saying the session ended\n%s", page.Status, page.Body)
+	}
+}
+
+// TestGuessingIsThrottledPerClient: after http.auth_failures_per_minute
+// wrong credentials (the admin token by its header or the sign-in form, a
+// QRIS bearer token, a CinetPay apikey: one budget), a client gets 429
+// with Retry-After and a JSON error, even with the right credential; a
+// signed-in dashboard and other clients go on.
+func TestGuessingIsThrottledPerClient(t *testing.T) {
+	t.Parallel()
+	r := redistest.Start(t)
+	cfg := simtest.Config(r.URL())
+	cfg.HTTP.AuthFailuresPerMinute = 4
+	sim := simtest.StartConfig(t, cfg, app.Roles{API: true, Worker: true}, r)
+	cookie, _ := simtest.SignIn(t, sim.URL, simtest.AdminToken)
+
+	guesses := []func() simtest.Response{
+		func() simtest.Response {
+			return sim.Do(http.MethodGet, "/v1/callbacks", nil, "Authorization", "Bearer guess-1")
+		},
+		func() simtest.Response {
+			return sim.Do(http.MethodPost, "/login", "token=guess-2", "Content-Type", "application/x-www-form-urlencoded")
+		},
+		func() simtest.Response {
+			return sim.Do(http.MethodGet, "/api/qris/transactions/X", nil, "Authorization", "Bearer guess-3")
+		},
+		func() simtest.Response {
+			return sim.Do(http.MethodPost, "/v2/payment/check", map[string]any{"apikey": "guess-4", "site_id": "1", "transaction_id": "X"})
+		},
+	}
+	for i, guess := range guesses {
+		if resp := guess(); resp.Status != http.StatusUnauthorized {
+			t.Fatalf("wrong credential %d of a budget of 4: %d %s, want 401", i+1, resp.Status, resp.Body)
+		}
+	}
+	right := map[string]func() simtest.Response{
+		"admin token": func() simtest.Response { return sim.Admin(http.MethodGet, "/v1/callbacks", nil) },
+		"QRIS token": func() simtest.Response {
+			return sim.Do(http.MethodGet, "/api/qris/transactions/X", nil, "Authorization", "Bearer demo-qris-token")
+		},
+		"CinetPay apikey": func() simtest.Response {
+			return sim.Do(http.MethodPost, "/v2/payment/check", map[string]any{"apikey": "demo-apikey", "site_id": "demo-site", "transaction_id": "X"})
+		},
+		"sign-in": func() simtest.Response {
+			return sim.Do(http.MethodPost, "/login", "token="+simtest.AdminToken, "Content-Type", "application/x-www-form-urlencoded")
+		},
+	}
+	for name, do := range right {
+		resp := do()
+		var ans map[string]any
+		if resp.Status != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+			t.Errorf("the right %s from a client out of guesses: %d Retry-After %q, want 429 with Retry-After", name, resp.Status, resp.Header.Get("Retry-After"))
+		}
+		if name != "sign-in" && (json.Unmarshal(resp.Body, &ans) != nil || ans["error"] == nil && ans["description"] == nil) {
+			t.Errorf("the %s 429 is not a JSON error: %s", name, resp.Body)
+		}
+	}
+	if resp := sim.Do(http.MethodGet, "/v1/callbacks", nil, "Cookie", cookie); resp.Status != http.StatusOK {
+		t.Errorf("a signed-in dashboard on the locked-out client: %d, want 200", resp.Status)
+	}
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}, Timeout: 2 * time.Second}
+	other := &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+	req, _ := http.NewRequest(http.MethodGet, sim.URL+"/v1/callbacks", nil)
+	req.Header.Set("Authorization", "Bearer "+simtest.AdminToken)
+	resp, err := other.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("another client (127.0.0.2) with the admin token: %d, want 200", resp.StatusCode)
 	}
 }
 

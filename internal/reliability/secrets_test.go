@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/callbacksim/callbacksim/internal/hostile"
-	"github.com/callbacksim/callbacksim/internal/httpapi"
 	"github.com/callbacksim/callbacksim/internal/redistest"
 	"github.com/callbacksim/callbacksim/internal/simtest"
 	"github.com/callbacksim/callbacksim/internal/store"
@@ -125,8 +124,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 		cb, _ := callback(t, p, ids[2])
 		return len(cb.Attempts) == 2
 	}, func() string { return "the manual resend to be recorded" })
-	session := []string{"Cookie", httpapi.SessionCookie + "=" + httpapi.SessionValue(secrets["admin.token"])}
-	do(http.MethodGet, "/", nil, session...)
+	cookie, _ := simtest.SignIn(t, p.URL, secrets["admin.token"])
+	do(http.MethodGet, "/", nil, "Cookie", cookie)
 	do(http.MethodGet, "/", nil)
 
 	// Bad credentials and bad input: the errors must not echo a secret.

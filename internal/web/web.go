@@ -1,5 +1,7 @@
-// Package web serves the operator dashboard at /: a login form that sets an
-// HttpOnly, SameSite=Strict session cookie holding the admin token, a page
+// Package web serves the operator dashboard at /: a login form that starts
+// a dashboard session (package session: a random id in an HttpOnly,
+// SameSite=Strict cookie, kept in Redis until it expires or the operator
+// signs out), a page
 // that lists callbacks (newest first, filtered by provider and status, or
 // searched by id or reference), shows every attempt's request and answer
 // (JSON indented) with its troubleshooting hint and its curl command,
@@ -18,6 +20,7 @@ package web
 
 import (
 	"embed"
+	"errors"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -26,6 +29,7 @@ import (
 	"github.com/callbacksim/callbacksim/config"
 	"github.com/callbacksim/callbacksim/internal/check"
 	"github.com/callbacksim/callbacksim/internal/httpapi"
+	"github.com/callbacksim/callbacksim/internal/session"
 )
 
 //go:embed templates/*.html static/*
@@ -40,25 +44,24 @@ var templates = template.Must(template.ParseFS(files, "templates/*.html"))
 
 // Dashboard serves the dashboard. Its zero value is not usable: call New.
 type Dashboard struct {
-	token  string
-	static http.Handler
+	sessions *session.Manager
+	static   http.Handler
 }
 
-// New returns the dashboard of the operator API whose admin token is
-// adminToken.
-func New(adminToken string) *Dashboard {
+// New returns the dashboard whose operators sign in through sessions.
+func New(sessions *session.Manager) *Dashboard {
 	sub, err := fs.Sub(files, "static")
 	if err != nil {
 		panic(err) // the embedded tree is fixed at build time
 	}
-	return &Dashboard{token: adminToken, static: http.FileServerFS(sub)}
+	return &Dashboard{sessions: sessions, static: http.FileServerFS(sub)}
 }
 
 // Register adds the dashboard's routes to mux.
 func (d *Dashboard) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /{$}", d.index)
-	mux.HandleFunc("GET /checks", d.checks)
-	mux.HandleFunc("GET /simulate", d.simulate)
+	mux.HandleFunc("GET /{$}", d.page(d.index))
+	mux.HandleFunc("GET /checks", d.page(d.checks))
+	mux.HandleFunc("GET /simulate", d.page(d.simulate))
 	mux.HandleFunc("POST /login", d.login)
 	mux.HandleFunc("POST /logout", d.logout)
 	mux.HandleFunc("GET /assets/{name}", d.asset)
@@ -85,44 +88,47 @@ func (d *Dashboard) render(w http.ResponseWriter, status int, name string, data 
 	_ = templates.ExecuteTemplate(w, name, data)
 }
 
-func (d *Dashboard) signedIn(r *http.Request) bool {
-	return httpapi.SecretEqual(httpapi.SessionToken(r), d.token)
+// page serves a page of the signed-in operator, and the login form to
+// anyone else: no session, no data. A cookie whose session ended is
+// cleared, and the form says why it is shown.
+func (d *Dashboard) page(show func(w http.ResponseWriter, s session.Session)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s, err := d.sessions.Current(r)
+		switch {
+		case errors.Is(err, session.ErrNone):
+			d.render(w, http.StatusOK, "login.html", loginPage{})
+		case errors.Is(err, session.ErrEnded):
+			_ = d.sessions.SignOut(w, r)
+			d.render(w, http.StatusOK, "login.html", loginPage{Notice: "Your session ended (it expired, or you signed out): sign in again."})
+		case err != nil:
+			d.render(w, httpapi.Status(err), "login.html", loginPage{Error: httpapi.AsError(err).Message})
+		default:
+			show(w, s)
+		}
+	}
 }
 
-// index is the dashboard for a signed-in operator, else the login form:
-// no token, no data.
-func (d *Dashboard) index(w http.ResponseWriter, r *http.Request) {
-	if !d.signedIn(r) {
-		d.render(w, http.StatusOK, "login.html", loginPage{})
-		return
-	}
-	d.render(w, http.StatusOK, "dashboard.html", dashboardPage{CSRF: httpapi.CSRFToken(d.token)})
+// index is the callbacks page.
+func (d *Dashboard) index(w http.ResponseWriter, s session.Session) {
+	d.render(w, http.StatusOK, "dashboard.html", dashboardPage{CSRF: s.CSRF})
 }
 
-// checks is the checks page for a signed-in operator, else the login form.
-func (d *Dashboard) checks(w http.ResponseWriter, r *http.Request) {
-	if !d.signedIn(r) {
-		d.render(w, http.StatusOK, "login.html", loginPage{})
-		return
-	}
-	page := checksPage{CSRF: httpapi.CSRFToken(d.token)}
+// checks is the checks page.
+func (d *Dashboard) checks(w http.ResponseWriter, s session.Session) {
+	page := checksPage{CSRF: s.CSRF}
 	for _, p := range config.ProviderNames {
 		page.Suites = append(page.Suites, suiteOption{Provider: p, Checks: check.Names(p)})
 	}
 	d.render(w, http.StatusOK, "checks.html", page)
 }
 
-// simulate is the payment simulator page for a signed-in operator, else
-// the login form.
-func (d *Dashboard) simulate(w http.ResponseWriter, r *http.Request) {
-	if !d.signedIn(r) {
-		d.render(w, http.StatusOK, "login.html", loginPage{})
-		return
-	}
-	d.render(w, http.StatusOK, "simulate.html", dashboardPage{CSRF: httpapi.CSRFToken(d.token)})
+// simulate is the payment simulator page.
+func (d *Dashboard) simulate(w http.ResponseWriter, s session.Session) {
+	d.render(w, http.StatusOK, "simulate.html", dashboardPage{CSRF: s.CSRF})
 }
 
-type loginPage struct{ Error string }
+// loginPage is the sign-in form, with an error (red) or a notice.
+type loginPage struct{ Error, Notice string }
 
 type dashboardPage struct{ CSRF string }
 
@@ -147,33 +153,30 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 		d.render(w, http.StatusBadRequest, "login.html", loginPage{Error: "Malformed form."})
 		return
 	}
-	if !httpapi.SecretEqual(r.PostForm.Get("token"), d.token) {
-		d.render(w, http.StatusUnauthorized, "login.html", loginPage{Error: "That is not the admin token."})
+	if err := d.sessions.SignIn(w, r, r.PostForm.Get("token")); err != nil {
+		msg := httpapi.AsError(err).Message
+		if httpapi.Status(err) == http.StatusUnauthorized {
+			msg = "That is not the admin token."
+		}
+		d.render(w, httpapi.Status(err), "login.html", loginPage{Error: msg})
 		return
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name: httpapi.SessionCookie, Value: httpapi.SessionValue(d.token), Path: "/",
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: isHTTPS(r),
-	})
 	secure(w)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
+// logout ends the session: its cookie is worth nothing afterwards.
 func (d *Dashboard) logout(w http.ResponseWriter, r *http.Request) {
 	if err := httpapi.CheckSameOrigin(r); err != nil {
 		d.render(w, http.StatusForbidden, "login.html", loginPage{Error: "Cross-origin sign-out refused."})
 		return
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name: httpapi.SessionCookie, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: isHTTPS(r),
-	})
+	if err := d.sessions.SignOut(w, r); err != nil {
+		d.render(w, httpapi.Status(err), "login.html", loginPage{Error: httpapi.AsError(err).Message})
+		return
+	}
 	secure(w)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
-}
-
-func isHTTPS(r *http.Request) bool {
-	return r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"
 }
 
 func (d *Dashboard) asset(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"encoding/base64"
 	"io"
 	"io/fs"
 	"net/http"
@@ -13,8 +14,8 @@ import (
 	"time"
 
 	"github.com/callbacksim/callbacksim/internal/app"
-	"github.com/callbacksim/callbacksim/internal/httpapi"
 	"github.com/callbacksim/callbacksim/internal/redistest"
+	"github.com/callbacksim/callbacksim/internal/session"
 	"github.com/callbacksim/callbacksim/internal/simtest"
 	"github.com/callbacksim/callbacksim/internal/store"
 	"github.com/callbacksim/callbacksim/internal/web"
@@ -56,11 +57,11 @@ func login(t *testing.T, sim *simtest.Sim, token string) answer {
 func sessionCookie(t *testing.T, a answer) string {
 	t.Helper()
 	for _, c := range (&http.Response{Header: a.header}).Cookies() {
-		if c.Name == httpapi.SessionCookie {
+		if c.Name == session.Cookie {
 			return c.Name + "=" + c.Value
 		}
 	}
-	t.Fatalf("no %s cookie set; headers %v", httpapi.SessionCookie, a.header)
+	t.Fatalf("no %s cookie set; headers %v", session.Cookie, a.header)
 	return ""
 }
 
@@ -115,8 +116,11 @@ func TestLoginAndSession(t *testing.T) {
 			t.Errorf("Set-Cookie %q lacks %s", setCookie, want)
 		}
 	}
-	if strings.Contains(setCookie, simtest.AdminToken) {
-		t.Errorf("Set-Cookie %q holds the token in the clear; it is encoded", setCookie)
+	if strings.Contains(setCookie, simtest.AdminToken) || strings.Contains(setCookie, base64.RawURLEncoding.EncodeToString([]byte(simtest.AdminToken))) {
+		t.Errorf("Set-Cookie %q holds the admin token; it must be a session id", setCookie)
+	}
+	if !strings.Contains(setCookie, "Max-Age=43200") {
+		t.Errorf("Set-Cookie %q: want Max-Age=43200, the default admin.session_ttl", setCookie)
 	}
 	cookie := sessionCookie(t, a)
 
@@ -137,27 +141,27 @@ func TestLoginAndSession(t *testing.T) {
 		if a := request(t, http.MethodGet, sim.URL+"/v1/callbacks", "", "Cookie", cookie); a.status != 200 || !strings.Contains(a.body, id) {
 			t.Errorf("GET /v1/callbacks with the cookie: %d %s", a.status, a.body)
 		}
-		if a := request(t, http.MethodGet, sim.URL+"/v1/callbacks", "", "Cookie", httpapi.SessionCookie+"="+httpapi.SessionValue("forged")); a.status != 401 {
-			t.Errorf("GET /v1/callbacks with a forged cookie: %d", a.status)
+		if a := request(t, http.MethodGet, sim.URL+"/v1/callbacks", "", "Cookie", session.Cookie+"="+base64.RawURLEncoding.EncodeToString([]byte(simtest.AdminToken))); a.status != 401 {
+			t.Errorf("GET /v1/callbacks with the admin token as cookie (the old scheme): %d", a.status)
 		}
 	})
 	t.Run("state changes with the cookie need the CSRF token", func(t *testing.T) {
-		if a := request(t, http.MethodPost, resend, "", "Cookie", cookie); a.status != http.StatusForbidden || !strings.Contains(a.body, httpapi.CSRFHeader) {
+		if a := request(t, http.MethodPost, resend, "", "Cookie", cookie); a.status != http.StatusForbidden || !strings.Contains(a.body, session.CSRFHeader) {
 			t.Errorf("resend with the cookie, no CSRF token: %d %s", a.status, a.body)
 		}
-		if a := request(t, http.MethodPost, resend, "", "Cookie", cookie, httpapi.CSRFHeader, strings.Repeat("0", 64)); a.status != http.StatusForbidden {
+		if a := request(t, http.MethodPost, resend, "", "Cookie", cookie, session.CSRFHeader, strings.Repeat("0", 64)); a.status != http.StatusForbidden {
 			t.Errorf("resend with a wrong CSRF token: %d %s", a.status, a.body)
 		}
-		if a := request(t, http.MethodPost, resend, "", "Cookie", cookie, httpapi.CSRFHeader, csrf[1], "Sec-Fetch-Site", "cross-site"); a.status != http.StatusForbidden {
+		if a := request(t, http.MethodPost, resend, "", "Cookie", cookie, session.CSRFHeader, csrf[1], "Sec-Fetch-Site", "cross-site"); a.status != http.StatusForbidden {
 			t.Errorf("cross-site resend: %d %s", a.status, a.body)
 		}
-		if a := request(t, http.MethodPost, resend, "", "Cookie", cookie, httpapi.CSRFHeader, csrf[1], "Origin", "https://evil.example"); a.status != http.StatusForbidden {
+		if a := request(t, http.MethodPost, resend, "", "Cookie", cookie, session.CSRFHeader, csrf[1], "Origin", "https://evil.example"); a.status != http.StatusForbidden {
 			t.Errorf("resend from another Origin: %d %s", a.status, a.body)
 		}
 		if n := len(sim.Callback(id).Attempts); n != 1 {
 			t.Fatalf("%d attempts after refused resends, want 1", n)
 		}
-		if a := request(t, http.MethodPost, resend, "", "Cookie", cookie, httpapi.CSRFHeader, csrf[1], "Sec-Fetch-Site", "same-origin"); a.status != http.StatusAccepted {
+		if a := request(t, http.MethodPost, resend, "", "Cookie", cookie, session.CSRFHeader, csrf[1], "Sec-Fetch-Site", "same-origin"); a.status != http.StatusAccepted {
 			t.Errorf("same-origin resend with the CSRF token: %d %s", a.status, a.body)
 		}
 		sim.WaitStatus(id, store.StatusDelivered, 10*time.Second)
@@ -167,10 +171,16 @@ func TestLoginAndSession(t *testing.T) {
 			t.Errorf("resend with the Bearer token: %d %s", a.status, a.body)
 		}
 	})
-	t.Run("logout clears the cookie", func(t *testing.T) {
+	t.Run("logout ends the session", func(t *testing.T) {
 		a := request(t, http.MethodPost, sim.URL+"/logout", "", "Cookie", cookie)
 		if a.status != http.StatusSeeOther || !strings.Contains(a.header.Get("Set-Cookie"), "Max-Age=0") {
 			t.Errorf("logout: %d, Set-Cookie %q", a.status, a.header.Get("Set-Cookie"))
+		}
+		if a := request(t, http.MethodGet, sim.URL+"/v1/callbacks", "", "Cookie", cookie); a.status != http.StatusUnauthorized {
+			t.Errorf("the cookie replayed after logout: %d, want 401", a.status)
+		}
+		if a := request(t, http.MethodPost, resend, "", "Cookie", cookie, session.CSRFHeader, csrf[1]); a.status != http.StatusUnauthorized {
+			t.Errorf("a resend with the cookie and CSRF token after logout: %d, want 401", a.status)
 		}
 	})
 }

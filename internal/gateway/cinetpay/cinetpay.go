@@ -75,6 +75,7 @@ type Gateway struct {
 	queue         *queue.Queue
 	metrics       *metrics.Metrics
 	limit         *ratelimit.Limiter
+	fails         *ratelimit.Failures // wrong apikeys, per client
 	timeScale     float64
 	now           func() time.Time
 }
@@ -83,12 +84,13 @@ type Gateway struct {
 const checkoutPath = "/cinetpay/payment/"
 
 // New returns the CinetPay gateway of the merchants in cfg that have a
-// CinetPay block.
-func New(cfg config.Config, st *store.Store, q *queue.Queue, m *metrics.Metrics) *Gateway {
+// CinetPay block; fails (nil: no limit) counts the wrong apikeys each
+// client presents.
+func New(cfg config.Config, st *store.Store, q *queue.Queue, m *metrics.Metrics, fails *ratelimit.Failures) *Gateway {
 	g := &Gateway{
 		byAPIKey: map[string]config.Merchant{}, byID: map[string]config.Merchant{},
 		paymentConfig: cfg.Providers.CinetPay.PaymentConfig, pageAction: cfg.Providers.CinetPay.PageAction,
-		store: st, queue: q, metrics: m, limit: ratelimit.FromConfig(cfg.RateLimit), timeScale: cfg.TimeScale, now: time.Now,
+		store: st, queue: q, metrics: m, limit: ratelimit.FromConfig(cfg.RateLimit), fails: fails, timeScale: cfg.TimeScale, now: time.Now,
 	}
 	for _, mc := range cfg.Merchants {
 		if mc.CinetPay != nil {
@@ -119,8 +121,12 @@ func (g *Gateway) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 
 // merchant finds the merchant of an apikey, comparing every key in constant
 // time.
-func (g *Gateway) merchant(apikey string) (config.Merchant, bool) {
-	return httpapi.LookupSecret(g.byAPIKey, apikey)
+func (g *Gateway) merchant(w http.ResponseWriter, r *http.Request, apikey string) (config.Merchant, bool, *httpapi.Error) {
+	m, ok := httpapi.LookupSecret(g.byAPIKey, apikey)
+	if err := httpapi.Guess(w, r, g.fails, apikey, ok); err != nil {
+		return config.Merchant{}, false, err
+	}
+	return m, ok, nil
 }
 
 func paymentKey(siteID, transactionID string) string {

@@ -70,7 +70,7 @@ func (g *Gateway) createPayment(w http.ResponseWriter, r *http.Request, now time
 	if len(missing) > 0 {
 		return Payment{}, missingFields(missing)
 	}
-	m, err := g.authenticate(f["apikey"], f["site_id"])
+	m, err := g.authenticate(w, r, f["apikey"], f["site_id"])
 	if err != nil {
 		return Payment{}, err
 	}
@@ -137,8 +137,11 @@ func (g *Gateway) save(ctx context.Context, p Payment) error {
 
 // authenticate finds the merchant of apikey and checks that site_id is its
 // site.
-func (g *Gateway) authenticate(apikey, siteID string) (config.Merchant, error) {
-	m, ok := g.merchant(apikey)
+func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request, apikey, siteID string) (config.Merchant, error) {
+	m, ok, locked := g.merchant(w, r, apikey)
+	if locked != nil {
+		return config.Merchant{}, &apiError{locked.Status, CodeTooManyRequests, locked.Message}
+	}
 	if !ok {
 		return config.Merchant{}, authNotFound("apikey is not known")
 	}
@@ -278,7 +281,7 @@ func (g *Gateway) findForCheck(w http.ResponseWriter, r *http.Request) (string, 
 	if len(missing) > 0 {
 		return "", Payment{}, missingFields(missing)
 	}
-	m, err := g.authenticate(f["apikey"], f["site_id"])
+	m, err := g.authenticate(w, r, f["apikey"], f["site_id"])
 	if err != nil {
 		return "", Payment{}, err
 	}

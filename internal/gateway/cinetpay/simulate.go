@@ -101,7 +101,10 @@ func (g *Gateway) simulate(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.DecodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	m, ok := g.merchant(req.APIKey)
+	m, ok, locked := g.merchant(w, r, req.APIKey)
+	if locked != nil {
+		return locked
+	}
 	if !ok {
 		return httpapi.Errorf(http.StatusUnauthorized, "missing or unknown apikey")
 	}

@@ -62,16 +62,18 @@ type Gateway struct {
 	queue     *queue.Queue
 	metrics   *metrics.Metrics
 	limit     *ratelimit.Limiter
+	fails     *ratelimit.Failures // wrong bearer tokens, per client
 	timeScale float64
 	now       func() time.Time
 }
 
 // New returns the QRIS gateway of the merchants in cfg that have a QRIS
-// block.
-func New(cfg config.Config, st *store.Store, q *queue.Queue, m *metrics.Metrics) *Gateway {
+// block; fails (nil: no limit) counts the wrong bearer tokens each client
+// presents.
+func New(cfg config.Config, st *store.Store, q *queue.Queue, m *metrics.Metrics, fails *ratelimit.Failures) *Gateway {
 	g := &Gateway{
 		merchants: map[string]config.Merchant{}, byID: map[string]config.Merchant{}, store: st, queue: q, metrics: m,
-		limit: ratelimit.FromConfig(cfg.RateLimit), timeScale: cfg.TimeScale, now: time.Now,
+		limit: ratelimit.FromConfig(cfg.RateLimit), fails: fails, timeScale: cfg.TimeScale, now: time.Now,
 	}
 	for _, mc := range cfg.Merchants {
 		if mc.QRIS != nil {
@@ -92,14 +94,20 @@ func (g *Gateway) Register(mux *http.ServeMux) {
 type handler func(w http.ResponseWriter, r *http.Request, m config.Merchant) error
 
 // auth refuses a request a browser sent cross-site, then finds the
-// merchant of the Bearer token, in constant time per token.
+// merchant of the Bearer token, in constant time per token; a client that
+// presented too many wrong tokens gets 429 whatever it presents.
 func (g *Gateway) auth(h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if err := httpapi.CheckSameOrigin(r); err != nil {
 			httpapi.WriteError(w, err)
 			return
 		}
-		found, ok := httpapi.LookupSecret(g.merchants, httpapi.BearerToken(r))
+		token := httpapi.BearerToken(r)
+		found, ok := httpapi.LookupSecret(g.merchants, token)
+		if err := httpapi.Guess(w, r, g.fails, token, ok); err != nil {
+			httpapi.WriteError(w, err)
+			return
+		}
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="qris"`)
 			httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, "missing or invalid bearer token"))
