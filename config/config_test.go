@@ -276,3 +276,25 @@ func TestWorkerHostLimit(t *testing.T) {
 		}
 	}
 }
+
+// The README's configuration table names every key Load accepts (a
+// provider's keys as providers.<name>.KEY), so that no key exists only in
+// the code.
+func TestREADMENamesEveryKey(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := func(key string) bool { return strings.Contains(string(readme), "`"+key+"`") }
+	for key := range defaults() {
+		shared := key
+		for _, name := range ProviderNames {
+			if rest, ok := strings.CutPrefix(key, "providers."+name+"."); ok {
+				shared = "providers.<p>." + rest
+			}
+		}
+		if !documented(key) && !documented(shared) {
+			t.Errorf("README.md does not document %s", key)
+		}
+	}
+}
