@@ -110,12 +110,12 @@ func (d *Dashboard) page(show func(w http.ResponseWriter, s session.Session)) ht
 
 // index is the callbacks page.
 func (d *Dashboard) index(w http.ResponseWriter, s session.Session) {
-	d.render(w, http.StatusOK, "dashboard.html", dashboardPage{CSRF: s.CSRF})
+	d.render(w, http.StatusOK, "dashboard.html", chrome{CSRF: s.CSRF, Title: "callbacksim", Script: "app.js", Current: "callbacks"})
 }
 
 // checks is the checks page.
 func (d *Dashboard) checks(w http.ResponseWriter, s session.Session) {
-	page := checksPage{CSRF: s.CSRF}
+	page := checksPage{chrome: chrome{CSRF: s.CSRF, Title: "callbacksim: handler checks", Script: "checks.js", Current: "checks"}}
 	for _, p := range config.ProviderNames {
 		page.Suites = append(page.Suites, suiteOption{Provider: p, Checks: check.Names(p)})
 	}
@@ -124,17 +124,20 @@ func (d *Dashboard) checks(w http.ResponseWriter, s session.Session) {
 
 // simulate is the payment simulator page.
 func (d *Dashboard) simulate(w http.ResponseWriter, s session.Session) {
-	d.render(w, http.StatusOK, "simulate.html", dashboardPage{CSRF: s.CSRF})
+	d.render(w, http.StatusOK, "simulate.html", chrome{CSRF: s.CSRF, Title: "callbacksim: simulate a payment", Script: "simulate.js", Current: "simulate"})
 }
 
 // loginPage is the sign-in form, with an error (red) or a notice.
 type loginPage struct{ Error, Notice string }
 
-type dashboardPage struct{ CSRF string }
+// chrome is what the head and header of every signed-in page show
+// (templates/layout.html): the session's CSRF token, the page's title,
+// its script, and which page of the navigation it is.
+type chrome struct{ CSRF, Title, Script, Current string }
 
 // checksPage offers each gateway's checks, to pick from.
 type checksPage struct {
-	CSRF   string
+	chrome
 	Suites []suiteOption
 }
 
