@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"time"
 
 	"github.com/callbacksim/callbacksim/internal/ratelimit"
 )
@@ -42,15 +43,17 @@ func Guess(w http.ResponseWriter, r *http.Request, f *ratelimit.Failures, presen
 		return nil
 	}
 	client := ClientKey(r)
-	if wait := f.Wait(client); wait > 0 {
-		secs := max(int(math.Ceil(wait.Seconds())), 1)
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		return Errorf(http.StatusTooManyRequests,
-			"too many wrong credentials from this client: %d a minute at most (http.auth_failures_per_minute); retry after %ds",
-			f.PerMinute(), secs)
-	}
-	if !ok {
-		f.Fail(client)
+	if f.Wait(client) > 0 || (!ok && !f.Fail(client)) {
+		return lockedOut(w, f, f.Wait(client))
 	}
 	return nil
+}
+
+// lockedOut is the 429 of a client locked out by f for wait.
+func lockedOut(w http.ResponseWriter, f *ratelimit.Failures, wait time.Duration) *Error {
+	secs := max(int(math.Ceil(wait.Seconds())), 1)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	return Errorf(http.StatusTooManyRequests,
+		"too many wrong credentials from this client: %d a minute at most (http.auth_failures_per_minute); retry after %ds",
+		f.PerMinute(), secs)
 }

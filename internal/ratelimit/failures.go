@@ -53,10 +53,14 @@ func (f *Failures) Wait(client string) time.Duration {
 	return time.Duration((1 - tokens) / float64(f.limit) * float64(time.Second))
 }
 
-// Fail records a failed authentication of client.
-func (f *Failures) Fail(client string) {
+// Fail records a failed authentication of client and reports whether it
+// was within the client's budget. Checking and spending are one step, so
+// that parallel failures cannot all pass a Wait made before any of them was
+// counted: false means the client is locked out, and the caller answers as
+// to a locked-out client.
+func (f *Failures) Fail(client string) bool {
 	if f == nil {
-		return
+		return true
 	}
 	now := f.now()
 	f.mu.Lock()
@@ -69,7 +73,7 @@ func (f *Failures) Fail(client string) {
 		f.clients[client] = b
 	}
 	f.mu.Unlock()
-	b.AllowN(now, 1)
+	return b.AllowN(now, 1)
 }
 
 // forget drops the clients whose budget is full again, and if none is,

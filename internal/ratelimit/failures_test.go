@@ -67,3 +67,18 @@ func TestNilFailuresNeverLockOut(t *testing.T) {
 		t.Errorf("disabled limit locked out for %s", w)
 	}
 }
+
+func TestFailReportsTheBudget(t *testing.T) {
+	f, _ := newTestFailures(3)
+	for i := range 3 {
+		if !f.Fail("10.0.0.1") {
+			t.Fatalf("failure %d of a budget of 3 reported as over it", i+1)
+		}
+	}
+	if f.Fail("10.0.0.1") {
+		t.Error("a 4th failure of a budget of 3 reported as within it")
+	}
+	if !(*Failures)(nil).Fail("10.0.0.1") {
+		t.Error("a nil Failures (no limit) reported a failure as over the budget")
+	}
+}
